@@ -1,0 +1,46 @@
+# docpipe: every set-up step lives here so a fresh machine needs only `make demo` or `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+UV_VERSION := 0.13.9
+
+.PHONY: setup test test-fast lint build check demo clean tesseract
+
+setup: $(STAMP)
+
+# Re-install only when the lock or the project metadata changed: quick when up to date.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q "uv==$(UV_VERSION)"
+	$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+# tesseract is a system package: install it with apt-get when it is missing.
+tesseract:
+	@command -v tesseract >/dev/null || { apt-get update -qq && apt-get install -y -qq tesseract-ocr; }
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+test: setup tesseract lint
+	$(BIN)/pytest
+
+test-fast: setup
+	$(BIN)/pytest -m "not slow"
+
+build: setup
+	$(BIN)/python -m packager
+
+check: setup
+	$(BIN)/docpipe check --stack dev
+	$(BIN)/docpipe check --stack prod
+
+demo: setup tesseract
+	$(BIN)/docpipe preview --stack dev
+
+clean:
+	rm -rf dist .mypy_cache .ruff_cache

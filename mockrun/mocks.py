@@ -1,0 +1,135 @@
+"""Mocks that answer like AWS: physical names, ARNs, URLs and ids shaped as the provider returns.
+
+Names are auto-generated the way Pulumi does (`<logical name>-<7 hex>`), but from a hash of the
+logical name so every run is reproducible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pulumi
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+PARTITION = "aws"
+
+
+def physical_name(logical: str, suffix: str = "") -> str:
+    return f"{logical}-{hashlib.sha256(logical.encode()).hexdigest()[:7]}{suffix}"
+
+
+def _arn(service: str, resource: str, region: str = REGION, account: str = ACCOUNT_ID) -> str:
+    return f"arn:{PARTITION}:{service}:{region}:{account}:{resource}"
+
+
+def _queue(inputs: dict[str, Any], logical: str) -> tuple[str, dict[str, Any]]:
+    fifo = bool(inputs.get("fifoQueue"))
+    name = inputs.get("name") or physical_name(logical, ".fifo" if fifo else "")
+    url = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{name}"
+    return url, {"name": name, "arn": _arn("sqs", name), "url": url}
+
+
+def _bucket(inputs: dict[str, Any], logical: str) -> tuple[str, dict[str, Any]]:
+    name = inputs.get("bucket") or physical_name(logical)
+    return name, {
+        "bucket": name,
+        "arn": f"arn:{PARTITION}:s3:::{name}",
+        "bucketDomainName": f"{name}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com",
+        "region": REGION,
+    }
+
+
+def _function(inputs: dict[str, Any], logical: str) -> tuple[str, dict[str, Any]]:
+    name = inputs.get("name") or physical_name(logical)
+    arn = _arn("lambda", f"function:{name}")
+    return name, {
+        "name": name,
+        "arn": arn,
+        "qualifiedArn": f"{arn}:$LATEST",
+        "invokeArn": f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations",
+        "version": "$LATEST",
+    }
+
+
+def _role(inputs: dict[str, Any], logical: str) -> tuple[str, dict[str, Any]]:
+    name = inputs.get("name") or physical_name(logical)
+    return name, {
+        "name": name,
+        "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:role{inputs.get('path', '/')}{name}",
+        "uniqueId": "AROA" + hashlib.sha256(name.encode()).hexdigest()[:17].upper(),
+    }
+
+
+def _named(service: str, resource_prefix: str, name_key: str = "name"):
+    def build(inputs: dict[str, Any], logical: str) -> tuple[str, dict[str, Any]]:
+        name = inputs.get(name_key) or physical_name(logical)
+        return name, {name_key: name, "arn": _arn(service, f"{resource_prefix}{name}")}
+
+    return build
+
+
+def _layer(inputs: dict[str, Any], logical: str) -> tuple[str, dict[str, Any]]:
+    name = inputs.get("layerName") or physical_name(logical)
+    layer_arn = _arn("lambda", f"layer:{name}")
+    return f"{layer_arn}:1", {"layerArn": layer_arn, "arn": f"{layer_arn}:1", "version": "1"}
+
+
+def _key(inputs: dict[str, Any], logical: str) -> tuple[str, dict[str, Any]]:
+    key_id = hashlib.sha256(logical.encode()).hexdigest()[:32]
+    key_id = f"{key_id[:8]}-{key_id[8:12]}-{key_id[12:16]}-{key_id[16:20]}-{key_id[20:32]}"
+    return key_id, {"keyId": key_id, "arn": _arn("kms", f"key/{key_id}")}
+
+
+def _mapping(inputs: dict[str, Any], logical: str) -> tuple[str, dict[str, Any]]:
+    digest = hashlib.sha256(logical.encode()).hexdigest()
+    uuid = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+    return uuid, {"uuid": uuid, "arn": _arn("lambda", f"event-source-mapping:{uuid}")}
+
+
+def _table(inputs: dict[str, Any], logical: str) -> tuple[str, dict[str, Any]]:
+    name = inputs.get("name") or physical_name(logical)
+    arn = _arn("dynamodb", f"table/{name}")
+    return name, {"name": name, "arn": arn}
+
+
+_BUILDERS = {
+    "aws:sqs/queue:Queue": _queue,
+    "aws:s3/bucket:Bucket": _bucket,
+    "aws:lambda/function:Function": _function,
+    "aws:lambda/layerVersion:LayerVersion": _layer,
+    "aws:lambda/eventSourceMapping:EventSourceMapping": _mapping,
+    "aws:iam/role:Role": _role,
+    "aws:cloudwatch/logGroup:LogGroup": _named("logs", "log-group:"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _named("cloudwatch", "alarm:"),
+    "aws:dynamodb/table:Table": _table,
+    "aws:sns/topic:Topic": _named("sns", ""),
+    "aws:scheduler/schedule:Schedule": _named("scheduler", "schedule/default/"),
+    "aws:kms/key:Key": _key,
+}
+
+
+class RealisticMocks(pulumi.runtime.Mocks):
+    """Return each input as state, plus the computed attributes AWS would add."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        build = _BUILDERS.get(args.typ)
+        if build is None:
+            resource_id = physical_name(args.name)
+            computed: dict[str, Any] = {}
+        else:
+            resource_id, computed = build(inputs, args.name)
+        return resource_id, {**inputs, **computed}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            arn = f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/docpipe"
+            return {"accountId": ACCOUNT_ID, "arn": arn, "userId": "AIDADOCPIPE"}, None
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": REGION, "region": REGION, "id": REGION}, None
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION}, None
+        return {}, None

@@ -1,0 +1,120 @@
+"""Run the unchanged `__main__.py` of a stack under Pulumi's mock runtime."""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime.settings import ROOT
+
+from mockrun.capture import CapturingMonitor, DuplicateUrnError, Registration
+from mockrun.mocks import RealisticMocks
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT = "docpipe"
+# Tells the program it runs offline (tests, gate, preview, local mode): it may then skip
+# requirements that only a real deployment has, such as the OCR function's tesseract layer.
+OFFLINE_ENV = "DOCPIPE_OFFLINE"
+
+
+def _config_string(value: Any) -> str:
+    """Pulumi hands config to programs as strings: objects as JSON, booleans lowercase."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _qualified(key: str) -> str:
+    return key if ":" in key else f"{PROJECT}:{key}"
+
+
+def load_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
+    """Project defaults from Pulumi.yaml overlaid with Pulumi.<stack>.yaml, as the CLI would.
+
+    The SDK does not apply `Pulumi.yaml` defaults (the CLI does), so we apply them here.
+    """
+    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    config: dict[str, str] = {}
+    for key, spec in (project.get("config") or {}).items():
+        if isinstance(spec, dict) and "default" in spec:
+            config[_qualified(key)] = _config_string(spec["default"])
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        raise FileNotFoundError(f"no stack named {stack!r}: {stack_file.name} does not exist")
+    stack_config = yaml.safe_load(stack_file.read_text()) or {}
+    for key, value in (stack_config.get("config") or {}).items():
+        config[_qualified(key)] = _config_string(value)
+    return config
+
+
+@dataclass
+class StackRun:
+    """What one program run registered, and what it exported."""
+
+    stack: str
+    monitor: CapturingMonitor
+
+    @property
+    def registrations(self) -> list[Registration]:
+        return self.monitor.registrations
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return self.monitor.stack_outputs
+
+    def by_type(self, type_token: str) -> list[Registration]:
+        return self.monitor.by_type(type_token)
+
+    def named(self, name: str) -> Registration:
+        return self.monitor.named(name)
+
+    def count_by_type(self) -> Counter[str]:
+        return Counter(r.type for r in self.registrations)
+
+
+def run_program(
+    stack: str,
+    config_overrides: Mapping[str, str] | None = None,
+    mocks: pulumi.runtime.Mocks | None = None,
+    project_dir: Path = PROJECT_DIR,
+    preview: bool = False,
+) -> StackRun:
+    """Run `project_dir/__main__.py` for `stack` and return every registration.
+
+    Raises the program's own exception when it fails, and DuplicateUrnError when two
+    resources share a URN (the engine would reject the deployment).
+    """
+    config = load_stack_config(stack, project_dir)
+    config.update({_qualified(k): v for k, v in (config_overrides or {}).items()})
+    monitor = CapturingMonitor(mocks or RealisticMocks())
+
+    ROOT.set(None)  # a fresh root stack, else exports of an earlier run pile up
+    pulumi.runtime.set_all_config(config)
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor
+    )
+
+    previous_dir, previous_offline = Path.cwd(), os.environ.get(OFFLINE_ENV)
+    os.environ[OFFLINE_ENV] = "1"
+    try:
+        os.chdir(project_dir)
+        pulumi.runtime.test(
+            lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+        )()
+    finally:
+        os.chdir(previous_dir)
+        if previous_offline is None:
+            os.environ.pop(OFFLINE_ENV, None)
+        else:
+            os.environ[OFFLINE_ENV] = previous_offline
+    if monitor.duplicates:
+        raise DuplicateUrnError(f"duplicate URNs: {sorted(set(monitor.duplicates))}")
+    return StackRun(stack=stack, monitor=monitor)
