@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 UV_VERSION := 0.13.9
 
-.PHONY: setup test test-fast lint build check demo clean tesseract
+.PHONY: setup test test-fast lint build check demo clean tesseract lock
 
 setup: $(STAMP)
 
@@ -44,3 +44,7 @@ demo: setup tesseract
 
 clean:
 	rm -rf dist .mypy_cache .ruff_cache
+
+# Re-pin every dependency after editing pyproject.toml.
+lock:
+	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
