@@ -85,11 +85,9 @@ class CapturingMonitor(MockMonitor):
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        outputs = rpc.deserialize_properties(request.outputs)
-        if STACK_TYPE in request.urn.split("::")[2]:
-            self.stack_outputs = outputs
-        elif request.urn in self._by_urn:
-            self._by_urn[request.urn].outputs = outputs
+        # The stack's own exports are collected by mockrun.program once they resolve.
+        if request.urn in self._by_urn:
+            self._by_urn[request.urn].outputs = rpc.deserialize_properties(request.outputs)
         return super().RegisterResourceOutputs(request)
 
     # -- queries used by tests, the policy gate and local mode ------------------------------

@@ -80,6 +80,13 @@ class StackRun:
         return Counter(r.type for r in self.registrations)
 
 
+def _run_main(project_dir: Path, monitor: CapturingMonitor) -> pulumi.Output[None]:
+    runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+    # The root stack's exports, resolved; returning the Output makes the test runner await it.
+    exports = pulumi.Output.from_input(dict(pulumi.runtime.get_root_resource().outputs))
+    return exports.apply(monitor.stack_outputs.update)
+
+
 def run_program(
     stack: str,
     config_overrides: Mapping[str, str] | None = None,
@@ -97,18 +104,16 @@ def run_program(
     monitor = CapturingMonitor(mocks or RealisticMocks())
 
     ROOT.set(None)  # a fresh root stack, else exports of an earlier run pile up
-    pulumi.runtime.set_all_config(config)
     pulumi.runtime.set_mocks(
         monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor
     )
+    pulumi.runtime.set_all_config(config)  # after set_mocks, which starts from empty config
 
     previous_dir, previous_offline = Path.cwd(), os.environ.get(OFFLINE_ENV)
     os.environ[OFFLINE_ENV] = "1"
     try:
         os.chdir(project_dir)
-        pulumi.runtime.test(
-            lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
-        )()
+        pulumi.runtime.test(lambda: _run_main(project_dir, monitor))()
     finally:
         os.chdir(previous_dir)
         if previous_offline is None:
