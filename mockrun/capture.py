@@ -54,7 +54,7 @@ class CapturingMonitor(MockMonitor):
         self.stack_outputs: dict[str, Any] = {}
         self._by_urn: dict[str, Registration] = {}
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request: Any) -> Any:  # gRPC method name
         response = super().RegisterResource(request)
         if request.type == STACK_TYPE:
             return response
@@ -84,7 +84,7 @@ class CapturingMonitor(MockMonitor):
         self.registrations.append(registration)
         return response
 
-    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # gRPC method name
         # The stack's own exports are collected by mockrun.program once they resolve.
         if request.urn in self._by_urn:
             self._by_urn[request.urn].outputs = rpc.deserialize_properties(request.outputs)

@@ -49,7 +49,9 @@ def _function(inputs: dict[str, Any], logical: str) -> tuple[str, dict[str, Any]
         "name": name,
         "arn": arn,
         "qualifiedArn": f"{arn}:$LATEST",
-        "invokeArn": f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations",
+        "invokeArn": (
+            f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations"
+        ),
         "version": "$LATEST",
     }
 
