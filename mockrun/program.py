@@ -83,7 +83,8 @@ class StackRun:
 def _run_main(project_dir: Path, monitor: CapturingMonitor) -> pulumi.Output[None]:
     runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
     # The root stack's exports, resolved; returning the Output makes the test runner await it.
-    exports = pulumi.Output.from_input(dict(pulumi.runtime.get_root_resource().outputs))
+    root = pulumi.runtime.get_root_resource()
+    exports = pulumi.Output.from_input(dict(getattr(root, "outputs", {})))
     return exports.apply(monitor.stack_outputs.update)
 
 
