@@ -1,0 +1,122 @@
+"""Settings from the environment the stack sets (docs/runtime-contract.md).
+
+Read per invocation (cheap) so tests and local mode can change them without reloading.
+A malformed value is a deployment bug, not bad input: it raises `ValueError` naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_MAX_BYTES = 26_214_400  # 25 MiB: above the 20 MB the pipeline promises to accept
+DEFAULT_MAX_PAGES = 200
+
+
+def _env(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None or value == "":
+        raise ValueError(f"environment variable {name} is not set")
+    return value
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    try:
+        value = int(raw) if raw else default
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not an integer") from exc
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "")
+    try:
+        return float(raw) if raw else default
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not a number") from exc
+
+
+@dataclass(frozen=True)
+class OcrLimits:
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_pages: int = DEFAULT_MAX_PAGES
+    language: str = "eng"
+
+    @classmethod
+    def from_env(cls) -> OcrLimits:
+        return cls(
+            max_bytes=_int("OCR_MAX_BYTES", DEFAULT_MAX_BYTES),
+            max_pages=_int("OCR_MAX_PAGES", DEFAULT_MAX_PAGES),
+            language=os.environ.get("OCR_LANGUAGE") or "eng",
+        )
+
+
+@dataclass(frozen=True)
+class SummaryBounds:
+    max_sentences: int = 5
+    max_chars: int = 1200
+
+    @classmethod
+    def from_env(cls) -> SummaryBounds:
+        return cls(
+            max_sentences=_int("SUMMARY_MAX_SENTENCES", 5),
+            max_chars=_int("SUMMARY_MAX_CHARS", 1200),
+        )
+
+
+@dataclass(frozen=True)
+class Prefixes:
+    incoming: str = "incoming/"
+    text: str = "text/"
+    summaries: str = "summaries/"
+
+    @classmethod
+    def from_env(cls) -> Prefixes:
+        return cls(
+            incoming=os.environ.get("DOCPIPE_INCOMING_PREFIX") or "incoming/",
+            text=os.environ.get("DOCPIPE_TEXT_PREFIX") or "text/",
+            summaries=os.environ.get("DOCPIPE_SUMMARY_PREFIX") or "summaries/",
+        )
+
+
+def bucket() -> str:
+    return _env("DOCPIPE_BUCKET")
+
+
+def table() -> str:
+    return _env("DOCPIPE_TABLE")
+
+
+def next_queue_url() -> str:
+    return _env("DOCPIPE_NEXT_QUEUE_URL")
+
+
+def classify_threshold() -> float:
+    value = _float("CLASSIFY_THRESHOLD", 0.3)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"CLASSIFY_THRESHOLD must be within [0, 1], got {value}")
+    return value
+
+
+def categories() -> list[dict[str, Any]]:
+    raw = _env("CLASSIFY_CATEGORIES")
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"CLASSIFY_CATEGORIES is not JSON: {exc}") from exc
+    if not isinstance(data, list):
+        raise ValueError("CLASSIFY_CATEGORIES must be a JSON list of categories")
+    return data
+
+
+def sweep_min_age_minutes() -> int:
+    return _int("SWEEP_MIN_AGE_MINUTES", 15)
+
+
+def sweep_max_per_run() -> int:
+    return _int("SWEEP_MAX_PER_RUN", 100)

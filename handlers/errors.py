@@ -1,0 +1,53 @@
+"""Typed errors for bad input.
+
+Every error a document or a message can cause derives from `DocumentError`, so the batch
+processor can fail that record only (SQS retries it, then the redrive moves the original
+message to the DLQ) while bugs in our own code still surface as ordinary exceptions.
+"""
+
+from __future__ import annotations
+
+
+class DocumentError(Exception):
+    """A document or message that cannot be processed; the message names what and which."""
+
+    def __init__(self, problem: str, source: str | None = None) -> None:
+        self.problem = problem
+        self.source = source
+        super().__init__(f"{source}: {problem}" if source else problem)
+
+
+class UnsupportedTypeError(DocumentError):
+    """The bytes are not a PNG, JPEG, TIFF or PDF."""
+
+
+class CorruptDocumentError(DocumentError):
+    """A file whose type is known but whose content cannot be decoded."""
+
+
+class CorruptImageError(CorruptDocumentError):
+    """An image that cannot be decoded: truncated or damaged."""
+
+
+class CorruptPdfError(CorruptDocumentError):
+    """A PDF that PDFium cannot parse."""
+
+
+class EncryptedPdfError(DocumentError):
+    """A PDF that needs a password to open."""
+
+
+class EmptyDocumentError(DocumentError):
+    """A zero-byte file, or a PDF or image without any page."""
+
+
+class DocumentTooLargeError(DocumentError):
+    """Over the configured byte or page limit."""
+
+
+class InvalidEncodingError(DocumentError):
+    """Text that is not valid UTF-8."""
+
+
+class InvalidEnvelopeError(DocumentError):
+    """A queue message that is not a known, valid envelope."""

@@ -1,0 +1,115 @@
+"""Lambda plumbing shared by the stages: AWS clients, logger, metrics, the batch loop.
+
+boto3 and Powertools are imported on first use, never at module import, so the CLIs and the
+pure logic load without them and a stage pays only for what it touches.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from handlers.errors import DocumentError
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger, Metrics
+
+
+@functools.cache
+def client(service: str) -> Any:
+    """One client per service per process (a warm Lambda reuses it).
+
+    boto3 reads AWS_ENDPOINT_URL itself, which is how local mode points it at the emulator.
+    """
+    import boto3
+
+    return boto3.session.Session().client(service)  # type: ignore[call-overload]
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests start a fresh emulator per test)."""
+    client.cache_clear()
+
+
+@functools.cache
+def logger(stage: str) -> Logger:
+    from aws_lambda_powertools import Logger
+
+    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or f"docpipe-{stage}")
+
+
+@functools.cache
+def metrics(stage: str) -> Metrics:
+    from aws_lambda_powertools import Metrics
+
+    return Metrics(
+        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "docpipe",
+        service=os.environ.get("POWERTOOLS_SERVICE_NAME") or f"docpipe-{stage}",
+    )
+
+
+def count(stage: str, name: str, value: float = 1, unit: str = "Count") -> None:
+    metrics(stage).add_metric(name=name, unit=unit, value=value)
+
+
+@contextmanager
+def timed() -> Iterator[Callable[[], int]]:
+    """`with timed() as elapsed_ms:` ... `elapsed_ms()` gives whole milliseconds so far."""
+    start = time.perf_counter()
+    yield lambda: int((time.perf_counter() - start) * 1000)
+
+
+def run_batch(
+    stage: str, event: dict[str, Any], context: Any, handle_body: Callable[[str], None]
+) -> dict[str, Any]:
+    """Process an SQS batch; return `batchItemFailures` naming exactly the failed records.
+
+    Failed records stay in the queue, become visible again, and after the queue's
+    maxReceiveCount the redrive moves the original message to the DLQ: nothing is dropped.
+    """
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
+
+    log = logger(stage)
+    if context is not None and hasattr(context, "aws_request_id"):
+        log.append_keys(request_id=context.aws_request_id)
+
+    def record_handler(record: Any) -> None:
+        _handle_record(stage, record.message_id, record.body, handle_body)
+
+    # An entirely failed batch is reported record by record, like a partial one, rather
+    # than raised: the outcome (every record retried) is the same and the log is clearer.
+    processor = BatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False)
+    try:
+        return dict(process_partial_response(event, record_handler, processor, context))
+    finally:
+        metrics(stage).flush_metrics()
+
+
+def _handle_record(
+    stage: str, message_id: str, body: str, handle_body: Callable[[str], None]
+) -> None:
+    log = logger(stage)
+    try:
+        with timed() as elapsed_ms:
+            handle_body(body)
+    except DocumentError as exc:
+        log.warning(
+            "bad input",
+            extra={"message_id": message_id, "error": str(exc), "error_type": type(exc).__name__},
+        )
+        count(stage, "RecordsRejected")
+        raise
+    except Exception:
+        log.exception("record failed", extra={"message_id": message_id})
+        count(stage, "RecordsFailed")
+        raise
+    count(stage, "RecordsProcessed")
+    count(stage, "RecordDuration", elapsed_ms(), "Milliseconds")
