@@ -22,14 +22,14 @@ def _env(name: str, default: str | None = None) -> str:
     return value
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, minimum: int = 1) -> int:
     raw = os.environ.get(name, "")
     try:
         value = int(raw) if raw else default
     except ValueError as exc:
         raise ValueError(f"{name}={raw!r} is not an integer") from exc
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
     return value
 
 
@@ -115,7 +115,7 @@ def categories() -> list[dict[str, Any]]:
 
 
 def sweep_min_age_minutes() -> int:
-    return _int("SWEEP_MIN_AGE_MINUTES", 15)
+    return _int("SWEEP_MIN_AGE_MINUTES", 15, minimum=0)
 
 
 def sweep_max_per_run() -> int:

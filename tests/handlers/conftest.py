@@ -1,0 +1,204 @@
+"""Fixtures for handler tests: a moto-backed AWS per test, real-shaped events, call tracing."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # the renderers in render.py
+
+from handlers import runtime  # noqa: E402
+from packager.nltk_data import bundle  # noqa: E402
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+REGION = "us-east-1"
+
+# What docs/runtime-contract.md lets each function do; every test checks its calls against it.
+ALLOWED_CALLS = {
+    "ocr": {("s3", "GetObject"), ("s3", "PutObject"), ("sqs", "SendMessage")},
+    "summarize": {("s3", "GetObject"), ("s3", "PutObject"), ("sqs", "SendMessage")},
+    "classify": {
+        ("s3", "GetObject"),
+        ("dynamodb", "GetItem"),
+        ("dynamodb", "PutItem"),
+        ("dynamodb", "UpdateItem"),
+    },
+    "sweep": {
+        ("s3", "ListObjectsV2"),
+        ("dynamodb", "BatchGetItem"),
+        ("dynamodb", "GetItem"),
+        ("sqs", "SendMessage"),
+    },
+}
+ALLOWED_PREFIXES = {
+    ("ocr", "GetObject"): "incoming/",
+    ("ocr", "PutObject"): "text/",
+    ("summarize", "GetObject"): "text/",
+    ("summarize", "PutObject"): "summaries/",
+}
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+def sqs_event(*bodies: str, queue: str = "docpipe-ocr") -> dict[str, Any]:
+    """An SQS batch as Lambda delivers it, one record per body, from tests/events/sqs_batch.json."""
+    template = load_event("sqs_batch.json")["Records"][0]
+    records = []
+    for body in bodies:
+        record = copy.deepcopy(template)
+        record["messageId"] = str(uuid.uuid4())
+        record["receiptHandle"] = f"handle-{record['messageId']}"
+        record["body"] = body
+        record["md5OfBody"] = hashlib.md5(body.encode()).hexdigest()
+        record["eventSourceARN"] = f"arn:aws:sqs:{REGION}:123456789012:{queue}"
+        records.append(record)
+    return {"Records": records}
+
+
+@dataclass
+class Aws:
+    """The moto-backed resources of one test, named like the stack names them."""
+
+    bucket: str
+    table: str
+    queues: dict[str, str]
+    calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        """The test's own clients, separate from the handlers' traced ones."""
+        if service not in self._clients:
+            import boto3
+
+            self._clients[service] = boto3.client(service, region_name=REGION)
+        return self._clients[service]
+
+    def put(self, key: str, data: bytes) -> str:
+        """Upload under `key`; returns the ETag without quotes."""
+        response = self.client("s3").put_object(Bucket=self.bucket, Key=key, Body=data)
+        return str(response["ETag"]).strip('"')
+
+    def get_text(self, key: str) -> str:
+        return self.client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read().decode()
+
+    def messages(self, stage: str) -> list[dict[str, Any]]:
+        """Drain the queue that feeds `stage`; returns the parsed bodies."""
+        sqs = self.client("sqs")
+        bodies = []
+        while True:
+            response = sqs.receive_message(QueueUrl=self.queues[stage], MaxNumberOfMessages=10)
+            batch = response.get("Messages", [])
+            if not batch:
+                return bodies
+            for message in batch:
+                bodies.append(json.loads(message["Body"]))
+                sqs.delete_message(
+                    QueueUrl=self.queues[stage], ReceiptHandle=message["ReceiptHandle"]
+                )
+
+    def items(self) -> list[dict[str, Any]]:
+        return self.client("dynamodb").scan(TableName=self.table)["Items"]
+
+    def check_calls(self, stage: str) -> None:
+        """Every AWS call the handler made is one its IAM policy allows, on its prefixes."""
+        for service, operation, params in self.calls:
+            assert (service, operation) in ALLOWED_CALLS[stage], (stage, service, operation)
+            prefix = ALLOWED_PREFIXES.get((stage, operation))
+            if prefix:
+                assert params["Key"].startswith(prefix), (stage, operation, params["Key"])
+            if operation == "ListObjectsV2":
+                assert params["Prefix"] == "incoming/"
+
+
+@pytest.fixture(scope="session")
+def nltk_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return bundle(tmp_path_factory.mktemp("nltk_data"))
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, nltk_data: Path) -> pytest.MonkeyPatch:
+    for name, value in {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "NLTK_DATA": str(nltk_data),
+        "POWERTOOLS_METRICS_NAMESPACE": "docpipe",
+        "OMP_THREAD_LIMIT": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
+def aws(env: pytest.MonkeyPatch) -> Iterator[Aws]:
+    from moto import mock_aws
+
+    with mock_aws():
+        runtime.reset_clients()
+        resources = _create_resources()
+        _trace_calls(resources)
+        env.setenv("DOCPIPE_BUCKET", resources.bucket)
+        env.setenv("DOCPIPE_TABLE", resources.table)
+        yield resources
+    runtime.reset_clients()
+
+
+def _create_resources() -> Aws:
+    suffix = uuid.uuid4().hex[:8]
+    resources = Aws(bucket=f"docpipe-docs-{suffix}", table=f"docpipe-results-{suffix}", queues={})
+    bucket, table = resources.bucket, resources.table
+    s3 = resources.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    resources.client("dynamodb").create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "doc_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "doc_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    sqs = resources.client("sqs")
+    for stage in ("ocr", "summarize", "classify", "sweep"):
+        queue = sqs.create_queue(QueueName=f"docpipe-{stage}-{suffix}")
+        resources.queues[stage] = queue["QueueUrl"]
+    return resources
+
+
+def _trace_calls(resources: Aws) -> None:
+    """Record the operations handler code makes through the cached runtime clients."""
+    for service in ("s3", "sqs", "dynamodb"):
+        client = runtime.client(service)
+
+        def record(params: dict[str, Any], model: Any, service: str = service, **_: Any) -> None:
+            resources.calls.append((service, model.name, dict(params)))
+
+        client.meta.events.register("provide-client-params", record)
+
+
+@pytest.fixture
+def stage_env(aws: Aws, env: pytest.MonkeyPatch) -> Callable[[str], Aws]:
+    """Set the environment the stack gives `stage`, and start tracing its calls afresh."""
+
+    def configure(stage: str) -> Aws:
+        next_stage = {"ocr": "summarize", "summarize": "classify", "sweep": "ocr"}.get(stage)
+        env.setenv("DOCPIPE_STAGE", stage)
+        env.setenv("POWERTOOLS_SERVICE_NAME", f"docpipe-{stage}")
+        if next_stage:
+            env.setenv("DOCPIPE_NEXT_QUEUE_URL", aws.queues[next_stage])
+        aws.calls.clear()
+        return aws
+
+    return configure

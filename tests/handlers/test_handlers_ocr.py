@@ -1,0 +1,207 @@
+"""The OCR Lambda handler against moto: events, batches, bad input, the manual event."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+
+import pytest
+import render
+from conftest import Aws, load_event, sqs_event
+
+from handlers import envelope, ocr
+from handlers.errors import (
+    CorruptImageError,
+    DocumentError,
+    DocumentTooLargeError,
+    EmptyDocumentError,
+    EncryptedPdfError,
+    InvalidEnvelopeError,
+    UnsupportedTypeError,
+)
+
+TEXT = "Invoice 4711. The total amount due is 1250 EUR including VAT."
+
+
+@cache
+def small_png(text: str = TEXT) -> bytes:
+    """A strip of a 300 DPI page: real OCR, a fraction of a full page's time."""
+    return render.to_bytes(render.render_page(text).crop((0, 0, 2550, 700)), "PNG")
+
+
+def s3_event(aws: Aws, key_in_event: str, etag: str) -> str:
+    event = load_event("s3_object_created_spaces.json")
+    record = event["Records"][0]["s3"]
+    record["bucket"]["name"] = aws.bucket
+    record["bucket"]["arn"] = f"arn:aws:s3:::{aws.bucket}"
+    record["object"]["key"] = key_in_event
+    record["object"]["eTag"] = etag
+    return json.dumps(event)
+
+
+@pytest.fixture
+def ocr_env(stage_env: Callable[[str], Aws]) -> Aws:
+    return stage_env("ocr")
+
+
+def test_s3_event_with_url_encoded_key_writes_text_and_sends_envelope(ocr_env: Aws) -> None:
+    # GIVEN an upload whose key has spaces and parentheses, announced URL-encoded by S3
+    key = "incoming/scanned invoice (42).png"
+    etag = ocr_env.put(key, small_png())
+    event = sqs_event(s3_event(ocr_env, "incoming/scanned+invoice+%2842%29.png", etag))
+
+    # WHEN the OCR handler receives the batch
+    response = ocr.lambda_handler(event, None)
+
+    # THEN nothing failed, the text sits at the deterministic key, and summarize is told
+    assert response == {"batchItemFailures": []}
+    doc_id = envelope.doc_id_for(ocr_env.bucket, key, etag)
+    assert "total amount due" in ocr_env.get_text(f"text/{doc_id}.txt").lower()
+    (message,) = ocr_env.messages("summarize")
+    parsed = envelope.parse_text_ready(json.dumps(message))
+    assert parsed.doc_id == doc_id
+    assert parsed.source.key == key
+    assert parsed.pages == 1
+    assert 0.5 < parsed.ocr_confidence <= 1.0
+    assert set(parsed.timings_ms) == {"ocr"}
+    ocr_env.check_calls("ocr")
+
+
+def test_s3_test_event_is_ignored(ocr_env: Aws) -> None:
+    # GIVEN the test event S3 sends when the notification is configured
+    body = json.dumps(load_event("s3_test_event.json"))
+
+    # WHEN it arrives in a batch
+    response = ocr.lambda_handler(sqs_event(body), None)
+
+    # THEN it succeeds and nothing is read, written or sent
+    assert response == {"batchItemFailures": []}
+    assert ocr_env.messages("summarize") == []
+    assert ocr_env.calls == []
+
+
+def test_console_test_event_is_processed_directly(ocr_env: Aws) -> None:
+    # GIVEN an object and the console test event naming it
+    event = load_event("ocr_console_test.json")
+    etag = ocr_env.put(event["file"], small_png())
+
+    # WHEN the function is invoked directly with it
+    response = ocr.lambda_handler(event, None)
+
+    # THEN the document is processed like an uploaded one
+    (done,) = response["processed"]
+    assert done["doc_id"] == envelope.doc_id_for(ocr_env.bucket, event["file"], etag)
+    assert len(ocr_env.messages("summarize")) == 1
+    ocr_env.check_calls("ocr")
+
+
+def test_manual_event_through_the_queue(ocr_env: Aws) -> None:
+    # GIVEN an operator's manual message on the ocr queue
+    etag = ocr_env.put("incoming/manual.png", small_png())
+
+    # WHEN it is processed
+    response = ocr.lambda_handler(sqs_event(json.dumps({"file": "incoming/manual.png"})), None)
+
+    # THEN the doc_id comes from the object's own ETag
+    assert response == {"batchItemFailures": []}
+    (message,) = ocr_env.messages("summarize")
+    assert message["doc_id"] == envelope.doc_id_for(ocr_env.bucket, "incoming/manual.png", etag)
+
+
+def test_batch_of_five_with_two_bad_records_fails_exactly_those(ocr_env: Aws) -> None:
+    # GIVEN three good uploads, one truncated PNG and one message that is not an envelope
+    bodies = []
+    for n in range(3):
+        key = f"incoming/good {n}.png"
+        etag = ocr_env.put(key, small_png())
+        bodies.append(s3_event(ocr_env, key.replace(" ", "+"), etag))
+    etag = ocr_env.put("incoming/truncated.png", small_png()[:4000])
+    bodies.insert(1, s3_event(ocr_env, "incoming/truncated.png", etag))
+    bodies.insert(3, json.dumps({"hello": "world"}))
+    event = sqs_event(*bodies)
+
+    # WHEN the batch is processed
+    response = ocr.lambda_handler(event, None)
+
+    # THEN exactly the two bad records are reported, and the three good ones went on
+    bad_ids = [event["Records"][1]["messageId"], event["Records"][3]["messageId"]]
+    assert response == {"batchItemFailures": [{"itemIdentifier": i} for i in bad_ids]}
+    assert len(ocr_env.messages("summarize")) == 3
+
+
+def test_sweep_request_is_accepted(ocr_env: Aws) -> None:
+    # GIVEN the message the sweep sends for a stalled upload
+    etag = ocr_env.put("incoming/stalled.png", small_png())
+    ref = envelope.ObjectRef(ocr_env.bucket, "incoming/stalled.png", etag, origin="sweep")
+
+    # WHEN the OCR handler receives it
+    response = ocr.lambda_handler(sqs_event(envelope.to_json(envelope.ocr_request(ref))), None)
+
+    # THEN it is processed
+    assert response == {"batchItemFailures": []}
+    assert len(ocr_env.messages("summarize")) == 1
+
+
+def test_replayed_s3_event_rewrites_the_same_keys(ocr_env: Aws) -> None:
+    # GIVEN an S3 event delivered twice (SQS and S3 are at-least-once)
+    etag = ocr_env.put("incoming/twice.png", small_png())
+    body = s3_event(ocr_env, "incoming/twice.png", etag)
+
+    # WHEN both deliveries are processed
+    ocr.lambda_handler(sqs_event(body), None)
+    ocr.lambda_handler(sqs_event(body), None)
+
+    # THEN one text object exists and both envelopes name the same document
+    listing = ocr_env.client("s3").list_objects_v2(Bucket=ocr_env.bucket, Prefix="text/")
+    assert listing["KeyCount"] == 1
+    first, second = ocr_env.messages("summarize")
+    assert {**first, "timings_ms": None} == {**second, "timings_ms": None}
+
+
+def test_key_outside_incoming_is_rejected(ocr_env: Aws) -> None:
+    with pytest.raises(InvalidEnvelopeError, match="not under 'incoming/'"):
+        ocr.process_object(envelope.ObjectRef(ocr_env.bucket, "text/abc.txt"))
+
+
+BAD_INPUTS = [
+    ("truncated.png", lambda: small_png()[:3000], CorruptImageError, "truncated"),
+    ("empty.png", lambda: b"", EmptyDocumentError, "zero-byte"),
+    ("locked.pdf", lambda: render.encrypted_pdf("secret terms"), EncryptedPdfError, "password"),
+    ("nopages.pdf", render.pdf_without_pages, EmptyDocumentError, "no pages"),
+    ("notes.docx", lambda: b"PK\x03\x04 a word file", UnsupportedTypeError, "unsupported"),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "error", "words"), BAD_INPUTS)
+def test_bad_input_raises_a_typed_error_naming_the_object(
+    ocr_env: Aws, name: str, make: Callable[[], bytes], error: type[DocumentError], words: str
+) -> None:
+    # GIVEN a bad upload
+    key = f"incoming/{name}"
+    ocr_env.put(key, make())
+
+    # WHEN it is processed THEN a typed error names the object and the problem
+    with pytest.raises(error, match=words) as raised:
+        ocr.process_object(envelope.ObjectRef(ocr_env.bucket, key))
+    assert f"s3://{ocr_env.bucket}/{key}" in str(raised.value)
+    assert ocr_env.messages("summarize") == []
+
+
+def test_oversize_object_is_refused_before_reading_it(
+    ocr_env: Aws, env: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a byte limit below the object's size
+    env.setenv("OCR_MAX_BYTES", "1000")
+    ocr_env.put("incoming/big.png", small_png())
+
+    # WHEN it is processed THEN the size is refused with both numbers in the message
+    with pytest.raises(DocumentTooLargeError, match=r"\d+ bytes exceeds the 1000 limit"):
+        ocr.process_object(envelope.ObjectRef(ocr_env.bucket, "incoming/big.png"))
+
+
+def test_too_many_pages_is_refused(ocr_env: Aws, env: pytest.MonkeyPatch) -> None:
+    env.setenv("OCR_MAX_PAGES", "2")
+    ocr_env.put("incoming/long.pdf", render.text_pdf(["one page"] * 3))
+    with pytest.raises(DocumentTooLargeError, match="3 pages exceeds the 2 page limit"):
+        ocr.process_object(envelope.ObjectRef(ocr_env.bucket, "incoming/long.pdf"))
