@@ -16,8 +16,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the renderers in render.py
 
-from handlers import runtime  # noqa: E402
-from packager.nltk_data import bundle  # noqa: E402
+from handlers import runtime
+from packager.nltk_data import bundle
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 REGION = "us-east-1"
