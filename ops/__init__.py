@@ -1,0 +1,1 @@
+"""Operating docpipe: the data-flow graph, cost estimate, status and dead letters."""

@@ -1,0 +1,223 @@
+"""Monthly cost estimate of a docpipe stack, beside the managed alternative.
+
+Everything the stack decides comes from its mock run (memory, architecture, schedule, log
+retention, alarms, keys); per-stage durations come from `bench/stage_durations.json`, which
+`bench/stage_durations.py` records on this machine; prices come from `ops/prices.json`, with
+their date and sources. Assumptions a stack cannot know (pages and size of a document, log
+volume) are explicit arguments with defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mockrun import Registration
+
+PRICES_FILE = Path(__file__).with_name("prices.json")
+DURATIONS_FILE = Path(__file__).resolve().parent.parent / "bench" / "stage_durations.json"
+SECONDS_PER_MONTH = 30 * 24 * 3600
+# Lambda gives a function one full vCPU at 1,769 MB and a proportional share below it, so a
+# CPU-bound stage measured on one core runs 1769/memory times longer under that size.
+FULL_VCPU_MB = 1769
+# An SQS event source mapping keeps at least five long-polling receivers per queue even when
+# idle; each empty 20 s long poll is one billed request.
+IDLE_POLLERS = 5
+LONG_POLL_SECONDS = 20
+# Requests per message on each queue: SendMessage, ReceiveMessage, DeleteMessage.
+SQS_REQUESTS_PER_MESSAGE = 3
+# X-Ray's default sampling rule: the first request each second, then 5% of the rest.
+XRAY_SAMPLE_RATE = 0.05
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    docs_per_month: int
+    pages_per_doc: float = 2.0
+    mb_per_doc: float = 1.0
+    chars_per_page: int = 2500
+    log_kb_per_invocation: float = 2.0
+    months_stored: float = 1.0
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    stage: str
+    memory_mb: int
+    architecture: str
+
+
+@dataclass
+class Estimate:
+    assumptions: Assumptions
+    lines: dict[str, float] = field(default_factory=dict)
+    managed_lines: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total_usd_per_month(self) -> float:
+        return round(sum(self.lines.values()), 2)
+
+    @property
+    def managed_alternative_usd_per_month(self) -> float:
+        return round(sum(self.managed_lines.values()), 2)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "assumptions": asdict(self.assumptions),
+            "lines_usd_per_month": {k: round(v, 4) for k, v in self.lines.items()},
+            "total_usd_per_month": self.total_usd_per_month,
+            "managed_alternative_lines_usd_per_month": {
+                k: round(v, 4) for k, v in self.managed_lines.items()
+            },
+            "managed_alternative_usd_per_month": self.managed_alternative_usd_per_month,
+        }
+
+
+def load_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+def stage_settings(registrations: list[Registration]) -> dict[str, StageSettings]:
+    stages = {}
+    for r in registrations:
+        if r.type != "aws:lambda/function:Function":
+            continue
+        variables = (r.inputs.get("environment") or {}).get("variables") or {}
+        stage = variables.get("DOCPIPE_STAGE", r.name)
+        architecture = (r.inputs.get("architectures") or ["x86_64"])[0]
+        memory = int(r.inputs.get("memorySize") or 128)
+        stages[stage] = StageSettings(stage, memory, architecture)
+    return stages
+
+
+def runs_per_month(schedule_expression: str) -> float:
+    """`rate(N minutes|hours|days)`; a cron expression is taken as hourly (a lower bound)."""
+    match = re.fullmatch(r"rate\((\d+) (minute|hour|day)s?\)", schedule_expression.strip())
+    if not match:
+        return SECONDS_PER_MONTH / 3600
+    unit_seconds = {"minute": 60, "hour": 3600, "day": 86400}[match.group(2)]
+    return SECONDS_PER_MONTH / (int(match.group(1)) * unit_seconds)
+
+
+def _stage_seconds(stage: str, durations: dict[str, Any], a: Assumptions) -> float:
+    per_doc = {
+        "ocr": durations["ocr_seconds_per_page"] * a.pages_per_doc,
+        "summarize": durations["summarize_seconds_per_doc"],
+        "classify": durations["classify_seconds_per_doc"],
+        "sweep": durations["sweep_seconds_per_run"],
+    }
+    return per_doc[stage] + durations.get("handler_overhead_seconds", 0.0)
+
+
+def estimate(
+    registrations: list[Registration],
+    assumptions: Assumptions,
+    prices: dict[str, Any] | None = None,
+    durations: dict[str, Any] | None = None,
+) -> Estimate:
+    prices = prices or load_json(PRICES_FILE)
+    durations = durations or load_json(DURATIONS_FILE)
+    result = Estimate(assumptions)
+    lines = result.lines
+    docs = assumptions.docs_per_month
+    sweeps = sum(
+        runs_per_month(r.inputs.get("scheduleExpression", ""))
+        for r in registrations
+        if r.type == "aws:scheduler/schedule:Schedule"
+    )
+
+    invocations_total = 0.0
+    for stage, settings in sorted(stage_settings(registrations).items()):
+        invocations = sweeps if stage == "sweep" else docs
+        seconds = _stage_seconds(stage, durations, assumptions)
+        seconds *= max(1.0, FULL_VCPU_MB / settings.memory_mb)
+        gb_seconds = invocations * seconds * settings.memory_mb / 1024
+        lines[f"lambda {stage} compute"] = (
+            gb_seconds * prices["lambda"]["gb_second"][settings.architecture]
+        )
+        lines[f"lambda {stage} requests"] = (
+            invocations * prices["lambda"]["request_per_million"] / 1e6
+        )
+        invocations_total += invocations
+
+    mappings = [
+        r for r in registrations if r.type == "aws:lambda/eventSourceMapping:EventSourceMapping"
+    ]
+    idle_polls = len(mappings) * IDLE_POLLERS * SECONDS_PER_MONTH / LONG_POLL_SECONDS
+    work_messages = 3 * docs + 2 * sweeps  # ocr, summarize, classify queues; sweep queue
+    sqs_requests = idle_polls + work_messages * SQS_REQUESTS_PER_MESSAGE
+    lines["sqs requests"] = sqs_requests * prices["sqs"]["request_per_million"] / 1e6
+
+    # The sweep lists every object under incoming/ and looks each up in the table on every
+    # run, so its cost grows with what is stored (uploads are kept, versioned).
+    stored_objects = max(1.0, docs * assumptions.months_stored)
+    s3 = prices["s3"]
+    lines["s3 requests"] = (
+        docs * 3 * s3["put_per_thousand"] / 1000  # upload, text, summary
+        + docs * 4 * s3["get_per_thousand"] / 1000  # ocr, summarize, classify x2
+        + sweeps * math.ceil(stored_objects / 1000) * s3["list_per_thousand"] / 1000
+    )
+    stored_gb = docs * assumptions.mb_per_doc / 1024 * assumptions.months_stored
+    lines["s3 storage"] = stored_gb * s3["storage_gb_month"]
+
+    # One result item per document: up to 2 KB with its summary, so two write units; each
+    # sweep check is an eventually consistent read of an item under 4 KB: half a read unit.
+    dynamodb = prices["dynamodb"]
+    lines["dynamodb writes"] = docs * 2 * dynamodb["write_unit_per_million"] / 1e6
+    lines["dynamodb sweep reads"] = (
+        sweeps * stored_objects * 0.5 * dynamodb["read_unit_per_million"] / 1e6
+    )
+
+    cloudwatch = prices["cloudwatch"]
+    log_gb = invocations_total * assumptions.log_kb_per_invocation / 1024 / 1024
+    retention_months = _mean_retention_days(registrations) / 30
+    lines["cloudwatch logs"] = (
+        log_gb * cloudwatch["logs_ingest_per_gb"]
+        + log_gb * min(retention_months, 1.0) * cloudwatch["logs_storage_gb_month"]
+    )
+    alarms = len([r for r in registrations if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm"])
+    lines["cloudwatch alarms"] = alarms * cloudwatch["alarm_per_month"]
+
+    traced = min(invocations_total, SECONDS_PER_MONTH) + XRAY_SAMPLE_RATE * max(
+        0.0, invocations_total - SECONDS_PER_MONTH
+    )
+    lines["x-ray traces"] = traced * prices["xray"]["traces_recorded_per_million"] / 1e6
+    lines["scheduler"] = sweeps * prices["scheduler"]["invocation_per_million"] / 1e6
+    keys = len([r for r in registrations if r.type == "aws:kms/key:Key"])
+    lines["kms keys"] = keys * prices["kms"]["key_per_month"]
+
+    result.managed_lines.update(managed_alternative(assumptions, prices))
+    return result
+
+
+def _mean_retention_days(registrations: list[Registration]) -> float:
+    days = [
+        float(r.inputs.get("retentionInDays") or 0)
+        for r in registrations
+        if r.type == "aws:cloudwatch/logGroup:LogGroup"
+    ]
+    return sum(days) / len(days) if days else 0.0
+
+
+def managed_alternative(a: Assumptions, prices: dict[str, Any]) -> dict[str, float]:
+    """Textract DetectDocumentText for the text, Comprehend custom classification for the
+    category. (Comprehend has no summarization: that part has no managed counterpart here.)"""
+    comprehend = prices["comprehend"]
+    chars = a.pages_per_doc * a.chars_per_page
+    units = max(
+        comprehend["minimum_units_per_request"],
+        math.ceil(chars / comprehend["characters_per_unit"]),
+    )
+    return {
+        "textract detect document text": (
+            a.docs_per_month * a.pages_per_doc * prices["textract"]["detect_document_text_per_page"]
+        ),
+        "comprehend custom classification": (
+            a.docs_per_month * units * comprehend["custom_classification_per_unit"]
+        ),
+        "comprehend model management": comprehend["custom_model_management_per_month"],
+    }

@@ -1,0 +1,213 @@
+"""The stack's components and data flow, derived from the registrations of a mock run.
+
+Nothing here is drawn by hand: every arrow comes from a resource property that makes the flow
+happen (a bucket notification, an event source mapping, a redrive policy, a schedule target, a
+function's environment), so the picture cannot drift from the stack.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockrun import Registration
+
+COMPONENT_PREFIX = "docpipe:index:"
+# The resources that carry data, and how each is drawn.
+NODE_TYPES = {
+    "aws:s3/bucket:Bucket": "bucket",
+    "aws:sqs/queue:Queue": "queue",
+    "aws:lambda/function:Function": "function",
+    "aws:dynamodb/table:Table": "table",
+    "aws:scheduler/schedule:Schedule": "schedule",
+}
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str  # URN
+    target: str  # URN
+    label: str = ""
+
+
+@dataclass
+class FlowGraph:
+    nodes: dict[str, Registration] = field(default_factory=dict)
+    components: dict[str, Registration] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+
+    def kind(self, urn: str) -> str:
+        return NODE_TYPES[self.nodes[urn].type]
+
+    def by_parent(self) -> dict[str, list[str]]:
+        """Node URNs grouped under the resource that parents them, sorted: runs register
+        resources in varying order, the picture must not vary."""
+        groups: dict[str, list[str]] = {}
+        for urn in sorted(self.nodes):
+            groups.setdefault(self.nodes[urn].parent, []).append(urn)
+        return dict(sorted(groups.items()))
+
+
+def _identifiers(registration: Registration) -> set[str]:
+    """Every value another resource may use to point at this one."""
+    state = registration.state
+    values = {registration.id, state.get("arn"), state.get("url"), state.get("name")}
+    values.add(state.get("bucket"))
+    return {v for v in values if isinstance(v, str) and v}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return {}
+    return value or {}
+
+
+def build_graph(registrations: list[Registration]) -> FlowGraph:
+    graph = FlowGraph()
+    lookup: dict[str, str] = {}
+    for r in registrations:
+        if r.type.startswith(COMPONENT_PREFIX):
+            graph.components[r.urn] = r
+        elif r.type in NODE_TYPES:
+            graph.nodes[r.urn] = r
+            for value in _identifiers(r):
+                lookup.setdefault(value, r.urn)
+
+    def link(source: Any, target: Any, label: str = "") -> None:
+        source_urn = lookup.get(source) if isinstance(source, str) else None
+        target_urn = lookup.get(target) if isinstance(target, str) else None
+        if source_urn and target_urn:
+            graph.edges.append(Edge(source_urn, target_urn, label))
+
+    for r in registrations:
+        _add_edges(r, link)
+    _add_storage_edges(registrations, link)
+    graph.edges.sort(key=lambda e: (e.source, e.target, e.label))
+    return graph
+
+
+def _policy_statements(registrations: list[Registration]) -> dict[str, list[dict[str, Any]]]:
+    """Each role's allow statements, keyed by the role's ARN."""
+    arn_by_name = {
+        r.state.get("name"): r.state.get("arn")
+        for r in registrations
+        if r.type == "aws:iam/role:Role"
+    }
+    statements: dict[str, list[dict[str, Any]]] = {}
+    for r in registrations:
+        if r.type == "aws:iam/rolePolicy:RolePolicy":
+            role_arn = arn_by_name.get(r.inputs.get("role"))
+            document = _json(r.inputs.get("policy"))
+            if role_arn:
+                statements.setdefault(role_arn, []).extend(document.get("Statement", []))
+    return statements
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _add_storage_edges(registrations: list[Registration], link: Any) -> None:
+    """Reads and writes of the bucket and table, from what each function's role allows:
+    the role is the one place that says what a function may touch."""
+    statements = _policy_statements(registrations)
+    for function in (r for r in registrations if r.type == "aws:lambda/function:Function"):
+        for statement in statements.get(function.inputs.get("role", ""), []):
+            actions = set(_as_list(statement.get("Action")))
+            for resource in _as_list(statement.get("Resource")):
+                _link_storage(function.state.get("arn"), actions, str(resource), link)
+
+
+def _link_storage(function_arn: Any, actions: set[str], resource: str, link: Any) -> None:
+    if resource.startswith("arn:aws:s3:::") and "/" in resource:
+        bucket, prefix = resource.removeprefix("arn:aws:s3:::").split("/", 1)
+        if "s3:PutObject" in actions:
+            link(function_arn, bucket, f"put {prefix}")
+        if "s3:GetObject" in actions:
+            link(bucket, function_arn, f"get {prefix}")
+    elif ":dynamodb:" in resource:
+        table = resource.rsplit("/", 1)[-1]
+        if actions & {"dynamodb:PutItem", "dynamodb:UpdateItem"}:
+            link(function_arn, table, "write")
+        elif actions & {"dynamodb:GetItem", "dynamodb:BatchGetItem"}:
+            link(table, function_arn, "read")
+
+
+def _add_edges(r: Registration, link: Any) -> None:
+    inputs = r.inputs
+    if r.type == "aws:s3/bucketNotification:BucketNotification":
+        for queue in inputs.get("queues") or []:
+            link(inputs.get("bucket"), queue.get("queueArn"), queue.get("filterPrefix", ""))
+    elif r.type == "aws:lambda/eventSourceMapping:EventSourceMapping":
+        link(inputs.get("eventSourceArn"), inputs.get("functionName"), "poll")
+    elif r.type == "aws:sqs/queue:Queue":
+        target = _json(inputs.get("redrivePolicy")).get("deadLetterTargetArn")
+        link(r.state.get("arn"), target, "redrive")
+    elif r.type == "aws:scheduler/schedule:Schedule":
+        link(r.state.get("arn"), (inputs.get("target") or {}).get("arn"), "tick")
+    elif r.type == "aws:lambda/function:Function":
+        env = (inputs.get("environment") or {}).get("variables") or {}
+        link(r.state.get("arn"), env.get("DOCPIPE_NEXT_QUEUE_URL"), "send")
+
+
+def _node_id(urn: str) -> str:
+    return "n_" + "".join(c if c.isalnum() else "_" for c in urn.split("::")[-1])
+
+
+MERMAID_SHAPES = {
+    "bucket": ("[(", ")]"),
+    "queue": ("[[", "]]"),
+    "function": ("(", ")"),
+    "table": ("[(", ")]"),
+    "schedule": ("{{", "}}"),
+}
+
+
+def to_mermaid(graph: FlowGraph) -> str:
+    lines = ["flowchart TD"]
+    for parent, urns in graph.by_parent().items():
+        component = graph.components.get(parent)
+        if component:
+            lines.append(f'  subgraph {_node_id(parent)}["{component.name}: {component.type}"]')
+        for urn in urns:
+            left, right = MERMAID_SHAPES[graph.kind(urn)]
+            lines.append(f'    {_node_id(urn)}{left}"{graph.nodes[urn].name}"{right}')
+        if component:
+            lines.append("  end")
+    for edge in graph.edges:
+        label = f"|{edge.label}|" if edge.label else ""
+        lines.append(f"  {_node_id(edge.source)} -->{label} {_node_id(edge.target)}")
+    return "\n".join(lines) + "\n"
+
+
+DOT_SHAPES = {
+    "bucket": "cylinder",
+    "queue": "box",
+    "function": "ellipse",
+    "table": "cylinder",
+    "schedule": "hexagon",
+}
+
+
+def to_dot(graph: FlowGraph) -> str:
+    lines = ["digraph docpipe {", "  rankdir=TB;"]
+    for parent, urns in graph.by_parent().items():
+        component = graph.components.get(parent)
+        if component:
+            lines.append(f"  subgraph cluster_{_node_id(parent)} {{")
+            lines.append(f'    label="{component.name}: {component.type}";')
+        for urn in urns:
+            shape = DOT_SHAPES[graph.kind(urn)]
+            lines.append(f'    {_node_id(urn)} [label="{graph.nodes[urn].name}", shape={shape}];')
+        if component:
+            lines.append("  }")
+    for edge in graph.edges:
+        lines.append(
+            f'  {_node_id(edge.source)} -> {_node_id(edge.target)} [label="{edge.label}"];'
+        )
+    lines.append("}")
+    return "\n".join(lines) + "\n"

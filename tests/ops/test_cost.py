@@ -1,0 +1,130 @@
+"""The cost model against a case computed by hand, and the real stacks' estimate shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mockrun import Registration, run_program
+from ops.cost import Assumptions, estimate, runs_per_month
+
+PRICES: dict[str, Any] = {
+    "lambda": {"request_per_million": 0.2, "gb_second": {"arm64": 0.00001, "x86_64": 0.00002}},
+    "sqs": {"request_per_million": 0.4},
+    "s3": {
+        "put_per_thousand": 0.005,
+        "list_per_thousand": 0.005,
+        "get_per_thousand": 0.0004,
+        "storage_gb_month": 0.023,
+    },
+    "dynamodb": {"write_unit_per_million": 1.0, "read_unit_per_million": 0.25},
+    "cloudwatch": {
+        "logs_ingest_per_gb": 0.5,
+        "logs_storage_gb_month": 0.03,
+        "alarm_per_month": 0.1,
+    },
+    "xray": {"traces_recorded_per_million": 5.0},
+    "scheduler": {"invocation_per_million": 1.0},
+    "kms": {"key_per_month": 1.0},
+    "textract": {"detect_document_text_per_page": 0.0015},
+    "comprehend": {
+        "custom_classification_per_unit": 0.0005,
+        "characters_per_unit": 100,
+        "minimum_units_per_request": 3,
+        "custom_model_management_per_month": 0.5,
+    },
+}
+DURATIONS = {
+    "ocr_seconds_per_page": 1.0,
+    "summarize_seconds_per_doc": 0.5,
+    "classify_seconds_per_doc": 0.1,
+    "sweep_seconds_per_run": 2.0,
+}
+
+
+def resource(type_: str, name: str, **inputs: Any) -> Registration:
+    return Registration(
+        urn=f"urn:{name}", type=type_, name=name, custom=True, parent="", inputs=inputs
+    )
+
+
+def function(stage: str, memory: int, arch: str) -> Registration:
+    return resource(
+        "aws:lambda/function:Function",
+        stage,
+        memorySize=float(memory),
+        architectures=[arch],
+        environment={"variables": {"DOCPIPE_STAGE": stage}},
+    )
+
+
+def test_estimate_matches_a_case_computed_by_hand() -> None:
+    # GIVEN two stages, a daily schedule, one mapping, one log group (30 days), two alarms
+    registrations = [
+        function("ocr", 1024, "arm64"),
+        function("summarize", 2048, "x86_64"),
+        resource("aws:scheduler/schedule:Schedule", "s", scheduleExpression="rate(1 day)"),
+        resource("aws:lambda/eventSourceMapping:EventSourceMapping", "m"),
+        resource("aws:cloudwatch/logGroup:LogGroup", "l", retentionInDays=30.0),
+        resource("aws:cloudwatch/metricAlarm:MetricAlarm", "a1"),
+        resource("aws:cloudwatch/metricAlarm:MetricAlarm", "a2"),
+    ]
+    # WHEN 1,000 documents of 2 pages are estimated
+    result = estimate(registrations, Assumptions(docs_per_month=1000), PRICES, DURATIONS)
+
+    # THEN each line is what the hand computation below gives
+    log_gb = 2000 * 2 / 1024 / 1024
+    expected = {
+        # 2 pages x 1 s, x 1769/1024 for the CPU share of 1,024 MB, x 1 GB x $0.00001
+        "lambda ocr compute": 1000 * 2.0 * 1769 / 1024 * 1.0 * 0.00001,
+        "lambda ocr requests": 1000 * 0.2 / 1e6,
+        "lambda summarize compute": 1000 * 0.5 * 2.0 * 0.00002,
+        "lambda summarize requests": 1000 * 0.2 / 1e6,
+        # 5 idle pollers x one 20 s poll, all month; 3 requests per message on 3 queues, and
+        # the 30 sweep messages on 2 (sweep queue, and what the sweep sends on)
+        "sqs requests": (5 * 2_592_000 / 20 + (3 * 1000 + 2 * 30) * 3) * 0.4 / 1e6,
+        "s3 requests": 3000 * 0.005 / 1000 + 4000 * 0.0004 / 1000 + 30 * 1 * 0.005 / 1000,
+        "s3 storage": 1000 / 1024 * 0.023,
+        "dynamodb writes": 2000 * 1.0 / 1e6,
+        "dynamodb sweep reads": 30 * 1000 * 0.5 * 0.25 / 1e6,
+        "cloudwatch logs": log_gb * 0.5 + log_gb * 1.0 * 0.03,
+        "cloudwatch alarms": 0.2,
+        "x-ray traces": 2000 * 5.0 / 1e6,
+        "scheduler": 30 * 1.0 / 1e6,
+        "kms keys": 0.0,
+    }
+    assert result.lines == pytest.approx(expected)
+    assert result.total_usd_per_month == round(sum(expected.values()), 2) == 0.57
+    assert result.managed_lines == pytest.approx(
+        {
+            "textract detect document text": 1000 * 2 * 0.0015,
+            "comprehend custom classification": 1000 * 50 * 0.0005,  # 5,000 chars = 50 units
+            "comprehend model management": 0.5,
+        }
+    )
+    assert result.managed_alternative_usd_per_month == 28.5
+
+
+@pytest.mark.parametrize(
+    ("expression", "runs"),
+    [("rate(15 minutes)", 2880), ("rate(1 hour)", 720), ("rate(2 days)", 15)],
+)
+def test_schedule_rates(expression: str, runs: float) -> None:
+    assert runs_per_month(expression) == runs
+
+
+def test_real_stack_estimate_prices_every_stage() -> None:
+    run = run_program("dev")
+    result = estimate(run.registrations, Assumptions(docs_per_month=10_000), PRICES, DURATIONS)
+    stages = {name.split()[1] for name in result.lines if name.startswith("lambda ")}
+    assert stages == {"ocr", "summarize", "classify", "sweep"}
+    assert result.lines["cloudwatch alarms"] == pytest.approx(
+        0.1 * len(run.by_type("aws:cloudwatch/metricAlarm:MetricAlarm"))
+    )
+    document = result.to_dict()
+    assert document["total_usd_per_month"] == result.total_usd_per_month > 0
+    assert (
+        document["managed_alternative_usd_per_month"]
+        == 10_000 * 2 * 0.0015 + 10_000 * 50 * 0.0005 + 0.5
+    )

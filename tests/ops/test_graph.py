@@ -1,0 +1,60 @@
+"""The data-flow graph of the real stack: every component and every arrow, derived."""
+
+from __future__ import annotations
+
+from mockrun import StackRun, run_program
+from ops.graph import build_graph, to_dot, to_mermaid
+
+
+def logical(run: StackRun, urn: str) -> str:
+    """A resource's logical name without the stack prefix, e.g. `ocr-queue`."""
+    return run.monitor.get(urn).name.removeprefix("docpipe-")
+
+
+def arrows(run: StackRun) -> set[tuple[str, str, str]]:
+    graph = build_graph(run.registrations)
+    return {(logical(run, e.source), logical(run, e.target), e.label) for e in graph.edges}
+
+
+def test_dev_graph_holds_every_arrow_of_the_data_flow() -> None:
+    run = run_program("dev")
+    assert arrows(run) == {
+        ("store-bucket", "ocr-queue", "incoming/"),
+        ("store-bucket", "ocr-function", "get incoming/*"),
+        ("store-bucket", "summarize-function", "get text/*"),
+        ("store-bucket", "classify-function", "get text/*"),
+        ("store-bucket", "classify-function", "get summaries/*"),
+        ("ocr-function", "store-bucket", "put text/*"),
+        ("summarize-function", "store-bucket", "put summaries/*"),
+        ("ocr-function", "summarize-queue", "send"),
+        ("summarize-function", "classify-queue", "send"),
+        ("sweep-function", "ocr-queue", "send"),
+        ("classify-function", "results-table", "write"),
+        ("results-table", "sweep-function", "read"),
+        ("sweep-schedule-schedule", "sweep-queue", "tick"),
+        *{
+            (f"{s}-queue", f"{s}-function", "poll")
+            for s in ("ocr", "summarize", "classify", "sweep")
+        },
+        *{(f"{s}-queue", f"{s}-dlq", "redrive") for s in ("ocr", "summarize", "classify", "sweep")},
+    }
+
+
+def test_mermaid_and_dot_show_every_component_and_arrow() -> None:
+    run = run_program("dev")
+    graph = build_graph(run.registrations)
+    mermaid, dot = to_mermaid(graph), to_dot(graph)
+    components = [r for r in run.registrations if r.type.startswith("docpipe:index:")]
+    # DocumentPipeline parents the others and holds no data resource itself: not a box.
+    boxed = [c for c in components if c.type != "docpipe:index:DocumentPipeline"]
+    assert len(boxed) == 7
+    for component in boxed:
+        assert f'["{component.name}: {component.type}"]' in mermaid
+        assert f'label="{component.name}: {component.type}";' in dot
+    assert mermaid.count(" -->") == dot.count(" -> ") == len(graph.edges) == 21
+    assert mermaid.startswith("flowchart TD\n") and dot.startswith("digraph docpipe {")
+
+
+def test_graph_is_the_same_on_every_run() -> None:
+    first, second = (to_mermaid(build_graph(run_program("dev").registrations)) for _ in range(2))
+    assert first == second
