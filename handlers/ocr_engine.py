@@ -167,42 +167,47 @@ def _validate_image(data: bytes, kind: str, source: str, limits: OcrLimits) -> i
 
 
 def _tesseract(path: Path, language: str) -> list[PageText]:
-    """OCR a file; one PageText per page, from one tesseract run writing both txt and tsv."""
+    """OCR a file; one PageText per page (every page of a multi-page TIFF, blank ones too).
+
+    One tesseract run writes TSV only: it holds each word with its page, block, paragraph,
+    line and confidence, which is all the plain-text output holds, aligned to pages.
+    """
     import pytesseract
 
     pytesseract.pytesseract.tesseract_cmd = os.environ.get("TESSERACT_CMD", "tesseract")
-    text, tsv = pytesseract.run_and_get_multiple_output(
-        str(path), extensions=["txt", "tsv"], lang=language
-    )
-    texts = text.split(PAGE_SEPARATOR)
-    if texts and not texts[-1].strip():
-        texts.pop()  # tesseract ends every page, the last included, with a form feed
-    stats = _word_confidences(tsv)
-    return [
-        PageText(
-            text=_tidy(page_text),
-            method="ocr",
-            words=stats.get(number, (0, 0.0))[0],
-            confidence_sum=stats.get(number, (0, 0.0))[1],
-        )
-        for number, page_text in enumerate(texts, start=1)
-    ]
+    tsv = pytesseract.image_to_data(str(path), lang=language)
+    return pages_from_tsv(tsv)
 
 
-def _word_confidences(tsv: str) -> dict[int, tuple[int, float]]:
-    """Per page number: (word count, sum of word confidences in [0, 1])."""
-    stats: dict[int, tuple[int, float]] = {}
+def pages_from_tsv(tsv: str) -> list[PageText]:
+    """Rebuild each page's text (lines, blank line between paragraphs) and word statistics."""
+    pages: dict[int, dict[tuple[int, int], dict[int, list[str]]]] = {}
+    stats: dict[int, list[float]] = {}
     for line in tsv.splitlines()[1:]:
         cells = line.split("\t")
-        if len(cells) < 12 or cells[0] != "5" or not cells[11].strip():
-            continue  # level 5 rows are words; others are blocks, lines and paragraphs
-        confidence = float(cells[10])
-        if confidence < 0:
+        if len(cells) < 12:
             continue
-        page = int(cells[1])
-        words, total = stats.get(page, (0, 0.0))
-        stats[page] = (words + 1, total + confidence / 100.0)
-    return stats
+        level, page = int(cells[0]), int(cells[1])
+        paragraphs = pages.setdefault(page, {})
+        if level != 5 or not cells[11].strip():
+            continue  # level 1-4 rows are pages, blocks, paragraphs, lines; 5 are words
+        paragraph = (int(cells[2]), int(cells[3]))
+        paragraphs.setdefault(paragraph, {}).setdefault(int(cells[4]), []).append(cells[11])
+        confidence = float(cells[10])
+        if confidence >= 0:
+            stats.setdefault(page, []).append(confidence / 100.0)
+    return [
+        PageText(
+            text="\n\n".join(
+                "\n".join(" ".join(words) for words in lines.values())
+                for lines in pages[number].values()
+            ),
+            method="ocr",
+            words=len(stats.get(number, [])),
+            confidence_sum=sum(stats.get(number, [])),
+        )
+        for number in sorted(pages)
+    ]
 
 
 def _tidy(text: str) -> str:

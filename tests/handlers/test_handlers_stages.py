@@ -1,0 +1,317 @@
+"""Summarize, classify and sweep handlers against moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import Aws, load_event, sqs_event
+
+from handlers import classify, envelope, summarize, sweep
+from handlers.classifier import DEFAULT_CATEGORIES
+from handlers.errors import InvalidEncodingError, InvalidEnvelopeError
+
+LETTER = (
+    "Dear Ms. Jensen,\n\nThank you for your visit last week. It was a pleasure to meet you and "
+    "your team. We look forward to working together next year.\n\nKind regards,\nOle Hansen"
+)
+
+
+def text_ready(aws: Aws, name: str, text: bytes) -> str:
+    """Put an upload and its text as the OCR stage would; return the text.ready body."""
+    key = f"incoming/{name}"
+    etag = aws.put(key, b"%PDF-1.4 stand-in")
+    source = envelope.Source(aws.bucket, key, etag, None)
+    aws.put(f"text/{source.doc_id}.txt", text)
+    ready = envelope.TextReady(
+        source.doc_id, source, f"text/{source.doc_id}.txt", 1, 0.93, {"ocr": 1200}
+    )
+    return envelope.to_json(ready)
+
+
+@pytest.fixture
+def summarize_env(stage_env: Callable[[str], Aws], env: pytest.MonkeyPatch) -> Aws:
+    env.setenv("SUMMARY_MAX_SENTENCES", "2")
+    env.setenv("SUMMARY_MAX_CHARS", "300")
+    return stage_env("summarize")
+
+
+@pytest.fixture
+def classify_env(stage_env: Callable[[str], Aws], env: pytest.MonkeyPatch) -> Aws:
+    env.setenv("CLASSIFY_CATEGORIES", json.dumps(DEFAULT_CATEGORIES))
+    env.setenv("CLASSIFY_THRESHOLD", "0.3")
+    return stage_env("classify")
+
+
+# --- summarize ---------------------------------------------------------------------------
+
+
+def test_summarize_writes_summary_and_sends_summary_ready(summarize_env: Aws) -> None:
+    # GIVEN a text.ready message for a letter
+    body = text_ready(summarize_env, "letter.pdf", LETTER.encode())
+
+    # WHEN summarize handles it
+    response = summarize.lambda_handler(sqs_event(body, queue="docpipe-summarize"), None)
+
+    # THEN the bounded summary is stored and classify is told where it is
+    assert response == {"batchItemFailures": []}
+    (message,) = summarize_env.messages("classify")
+    ready = envelope.parse_summary_ready(json.dumps(message))
+    summary = summarize_env.get_text(ready.summary_key)
+    assert ready.summary_key == f"summaries/{ready.doc_id}.txt"
+    assert 0 < len(summary) <= 300
+    assert ready.summary_sentences <= 2
+    assert set(ready.timings_ms) == {"ocr", "summarize"}
+    summarize_env.check_calls("summarize")
+
+
+def test_summarize_batch_of_five_with_two_bad_records(summarize_env: Aws) -> None:
+    # GIVEN three good messages, one whose text is not UTF-8, one of an unknown version
+    good = [text_ready(summarize_env, f"doc{n}.pdf", LETTER.encode()) for n in range(3)]
+    latin1 = text_ready(summarize_env, "latin1.pdf", "Grüße aus Köln".encode("latin-1"))
+    future = json.dumps({**json.loads(good[0]), "version": 2})
+    event = sqs_event(good[0], latin1, good[1], future, good[2], queue="docpipe-summarize")
+
+    # WHEN the batch is handled
+    response = summarize.lambda_handler(event, None)
+
+    # THEN exactly records 2 and 4 failed
+    failed = [{"itemIdentifier": event["Records"][i]["messageId"]} for i in (1, 3)]
+    assert response == {"batchItemFailures": failed}
+    assert len(summarize_env.messages("classify")) == 3
+
+
+def test_non_utf8_text_raises_invalid_encoding_naming_the_object(summarize_env: Aws) -> None:
+    body = text_ready(summarize_env, "latin1.pdf", "Grüße".encode("latin-1"))
+    with pytest.raises(
+        InvalidEncodingError, match=r"s3://.*/text/[0-9a-f]{32}\.txt: not valid UTF-8"
+    ):
+        summarize.handle_message(body)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"version": 2}, "unsupported envelope version 2"),
+        ({"kind": "summary.ready"}, "is not 'text.ready'"),
+        ({"doc_id": "0" * 32}, "doc_id does not match"),
+        ({"text_key": "incoming/x.txt"}, "not under 'text/'"),
+        ({"pages": "3"}, "'pages' missing or not int"),
+        ({"ocr_confidence": 7}, "within \\[0, 1\\]"),
+    ],
+)
+def test_invalid_envelopes_are_rejected_with_the_reason(
+    summarize_env: Aws, change: dict[str, object], problem: str
+) -> None:
+    body = json.dumps({**json.loads(text_ready(summarize_env, "a.pdf", b"Hi.")), **change})
+    with pytest.raises(InvalidEnvelopeError, match=problem):
+        summarize.handle_message(body)
+
+
+def test_non_json_message_is_an_invalid_envelope() -> None:
+    with pytest.raises(InvalidEnvelopeError, match="not JSON"):
+        envelope.parse_text_ready("{not json")
+
+
+# --- classify ----------------------------------------------------------------------------
+
+
+def summary_ready(aws: Aws, name: str, text: str, summary: str) -> str:
+    ready = envelope.parse_text_ready(text_ready(aws, name, text.encode()))
+    summary_key = f"summaries/{ready.doc_id}.txt"
+    aws.put(summary_key, summary.encode())
+    message = envelope.SummaryReady(
+        ready.doc_id,
+        ready.source,
+        ready.text_key,
+        summary_key,
+        1,
+        1,
+        0.93,
+        {"ocr": 1200, "summarize": 40},
+    )
+    return envelope.to_json(message)
+
+
+def test_classify_writes_the_result_item(classify_env: Aws) -> None:
+    # GIVEN a summarized letter
+    body = summary_ready(classify_env, "letter.pdf", LETTER, "Thank you for your visit last week.")
+
+    # WHEN classify handles it
+    response = classify.lambda_handler(sqs_event(body, queue="docpipe-classify"), None)
+
+    # THEN one complete result item records the category and where everything is
+    assert response == {"batchItemFailures": []}
+    (item,) = classify_env.items()
+    message = json.loads(body)
+    assert item["doc_id"] == {"S": message["doc_id"]}
+    assert item["category"] == {"S": "letter"}
+    assert 0.3 <= float(item["confidence"]["N"]) <= 1.0
+    assert item["runner_up"]["S"] in {"invoice", "contract", "report"}
+    assert item["summary"] == {"S": "Thank you for your visit last week."}
+    assert item["source_key"] == {"S": "incoming/letter.pdf"}
+    assert item["source_bucket"] == {"S": classify_env.bucket}
+    assert item["source_etag"] == {"S": message["source"]["etag"]}
+    assert item["text_key"] == {"S": message["text_key"]}
+    assert item["summary_key"] == {"S": message["summary_key"]}
+    assert item["pages"] == {"N": "1"}
+    assert set(item["timings_ms"]["M"]) == {"ocr", "summarize", "classify"}
+    assert item["status"] == {"S": "classified"}
+    assert datetime.fromisoformat(item["processed_at"]["S"]).tzinfo is not None
+    classify_env.check_calls("classify")
+
+
+def test_replayed_message_leaves_one_unchanged_item(classify_env: Aws) -> None:
+    # GIVEN a message already handled once
+    body = summary_ready(classify_env, "letter.pdf", LETTER, "Thank you.")
+    classify.lambda_handler(sqs_event(body, queue="docpipe-classify"), None)
+    (first,) = classify_env.items()
+
+    # WHEN the same message is delivered again
+    response = classify.lambda_handler(sqs_event(body, queue="docpipe-classify"), None)
+
+    # THEN it succeeds and the single item is exactly as it was (processed_at included)
+    assert response == {"batchItemFailures": []}
+    assert classify_env.items() == [first]
+
+
+def test_conditional_write_refuses_to_regress_a_finished_item(classify_env: Aws) -> None:
+    # GIVEN an item already classified, and a replay that got past the first read
+    body = summary_ready(classify_env, "letter.pdf", LETTER, "Thank you.")
+    classify.handle_message(body)
+    (first,) = classify_env.items()
+    item = dict(first, category={"S": "invoice"}, processed_at={"S": "2099-01-01T00:00:00+00:00"})
+
+    # WHEN the conditional put runs THEN it refuses and the item is unchanged
+    assert classify._put_once(classify_env.table, item) is False
+    assert classify_env.items() == [first]
+
+
+def test_an_earlier_state_is_moved_forward(classify_env: Aws) -> None:
+    # GIVEN a pending placeholder item for the document
+    body = summary_ready(classify_env, "letter.pdf", LETTER, "Thank you.")
+    doc_id = json.loads(body)["doc_id"]
+    classify_env.client("dynamodb").put_item(
+        TableName=classify_env.table,
+        Item={"doc_id": {"S": doc_id}, "status": {"S": "pending"}, "status_rank": {"N": "0"}},
+    )
+
+    # WHEN classify handles the document THEN the item becomes the full result
+    classify.handle_message(body)
+    (item,) = classify_env.items()
+    assert item["status"] == {"S": "classified"}
+
+
+def test_unrelated_text_is_recorded_as_unclassified(classify_env: Aws) -> None:
+    body = summary_ready(classify_env, "cat.png", "The cat sat on the mat.", "The cat sat.")
+    classify.handle_message(body)
+    (item,) = classify_env.items()
+    assert (item["category"], item["status"]) == ({"S": "unclassified"}, {"S": "unclassified"})
+
+
+def test_classify_batch_of_five_with_two_bad_records(classify_env: Aws) -> None:
+    good = [summary_ready(classify_env, f"l{n}.pdf", LETTER, "Thanks.") for n in range(3)]
+    bad_text = summary_ready(classify_env, "bad.pdf", LETTER, "x")
+    classify_env.put(json.loads(bad_text)["text_key"], b"\xff\xfe not utf-8")
+    wrong_kind = text_ready(classify_env, "wrong.pdf", b"Hello.")
+    event = sqs_event(bad_text, good[0], good[1], good[2], wrong_kind, queue="docpipe-classify")
+
+    response = classify.lambda_handler(event, None)
+
+    failed = [{"itemIdentifier": event["Records"][i]["messageId"]} for i in (0, 4)]
+    assert response == {"batchItemFailures": failed}
+    assert len(classify_env.items()) == 3
+
+
+# --- sweep -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sweep_env(stage_env: Callable[[str], Aws], env: pytest.MonkeyPatch) -> Aws:
+    env.setenv("SWEEP_MIN_AGE_MINUTES", "10")
+    env.setenv("SWEEP_MAX_PER_RUN", "50")
+    return stage_env("sweep")
+
+
+def record_result(aws: Aws, key: str, etag: str) -> None:
+    doc_id = envelope.doc_id_for(aws.bucket, key, etag)
+    aws.client("dynamodb").put_item(
+        TableName=aws.table, Item={"doc_id": {"S": doc_id}, "status": {"S": "classified"}}
+    )
+
+
+def test_sweep_re_enqueues_only_stale_objects_without_result(sweep_env: Aws) -> None:
+    # GIVEN two uploads without a result, one with a result, and one outside incoming/
+    etags = {
+        k: sweep_env.put(k, b"%PDF-")
+        for k in ("incoming/a.pdf", "incoming/b c.pdf", "incoming/done.pdf")
+    }
+    sweep_env.put("text/other.txt", b"text")
+    record_result(sweep_env, "incoming/done.pdf", etags["incoming/done.pdf"])
+    later = datetime.now(UTC) + timedelta(minutes=11)
+
+    # WHEN the sweep runs 11 minutes later
+    sent = sweep.sweep(later)
+
+    # THEN exactly the two stalled uploads are re-enqueued as ocr.request envelopes
+    assert sorted(sent) == ["incoming/a.pdf", "incoming/b c.pdf"]
+    messages = sweep_env.messages("ocr")
+    assert sorted(m["key"] for m in messages) == sorted(sent)
+    assert all(m["kind"] == "ocr.request" and m["origin"] == "sweep" for m in messages)
+    assert {m["etag"] for m in messages} == {etags["incoming/a.pdf"], etags["incoming/b c.pdf"]}
+    sweep_env.check_calls("sweep")
+
+
+def test_sweep_ignores_young_objects(sweep_env: Aws) -> None:
+    sweep_env.put("incoming/new.pdf", b"%PDF-")
+    assert sweep.sweep(datetime.now(UTC)) == []
+    assert sweep_env.messages("ocr") == []
+
+
+def test_sweep_is_bounded_per_run(sweep_env: Aws, env: pytest.MonkeyPatch) -> None:
+    env.setenv("SWEEP_MAX_PER_RUN", "3")
+    for n in range(7):
+        sweep_env.put(f"incoming/{n}.pdf", b"%PDF-")
+    assert len(sweep.sweep(datetime.now(UTC) + timedelta(hours=1))) == 3
+    assert len(sweep_env.messages("ocr")) == 3
+
+
+def test_sweep_over_more_than_one_batch_get_page(sweep_env: Aws) -> None:
+    # BatchGetItem takes 100 keys at most: 120 uploads, 110 with results, need two requests
+    etags = {
+        f"incoming/{n:03d}.pdf": sweep_env.put(f"incoming/{n:03d}.pdf", b"%PDF-")
+        for n in range(120)
+    }
+    for key in sorted(etags)[:110]:
+        record_result(sweep_env, key, etags[key])
+    sent = sweep.sweep(datetime.now(UTC) + timedelta(hours=1))
+    assert sent == sorted(etags)[110:]
+
+
+def test_sweep_handler_with_the_scheduler_message(sweep_env: Aws, env: pytest.MonkeyPatch) -> None:
+    # GIVEN an old upload and the scheduler's tick
+    env.setenv("SWEEP_MIN_AGE_MINUTES", "0")
+    sweep_env.put("incoming/old.pdf", b"%PDF-")
+    tick = json.dumps(load_event("scheduler_sweep.json"))
+
+    # WHEN the sweep handler runs, twice (schedules are at-least-once too)
+    assert sweep.lambda_handler(sqs_event(tick, queue="docpipe-sweep"), None) == {
+        "batchItemFailures": []
+    }
+    assert sweep.lambda_handler(sqs_event(tick, queue="docpipe-sweep"), None) == {
+        "batchItemFailures": []
+    }
+
+    # THEN each run sent the same deterministic request, which the OCR stage accepts
+    first, second = sweep_env.messages("ocr")
+    assert first == second
+    (ref,) = envelope.parse_ocr_message(json.dumps(first), "unused-default")
+    assert (ref.bucket, ref.key, ref.origin) == (sweep_env.bucket, "incoming/old.pdf", "sweep")
+
+
+def test_sweep_rejects_a_misrouted_message(sweep_env: Aws) -> None:
+    event = sqs_event(json.dumps({"version": 1, "kind": "text.ready"}), queue="docpipe-sweep")
+    response = sweep.lambda_handler(event, None)
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
