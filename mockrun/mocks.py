@@ -126,12 +126,13 @@ class RealisticMocks(pulumi.runtime.Mocks):
             resource_id, computed = build(inputs, args.name)
         return resource_id, {**inputs, **computed}
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
+        # The SDK iterates the second element (check failures): it must be a list, not None.
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             arn = f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/docpipe"
-            return {"accountId": ACCOUNT_ID, "arn": arn, "userId": "AIDADOCPIPE"}, None
+            return {"accountId": ACCOUNT_ID, "arn": arn, "userId": "AIDADOCPIPE"}, []
         if args.token == "aws:index/getRegion:getRegion":
-            return {"name": REGION, "region": REGION, "id": REGION}, None
+            return {"name": REGION, "region": REGION, "id": REGION}, []
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION}, None
-        return {}, None
+            return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION}, []
+        return {}, []

@@ -1,0 +1,496 @@
+"""DocumentPipeline: store -> ocr -> summarize -> classify -> table, plus the periodic sweep.
+
+Every hand-off goes through a queue with a DLQ (docs/runtime-contract.md lists what each
+function gets). Creation order follows the data flow backwards, because each stage needs the
+URL of the queue it sends to, and the bucket's notification needs the ocr queue's policy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam
+from components.document_store import DocumentStore
+from components.queue_function import QueueFunction, QueueFunctionArgs
+from components.results_table import ResultsTable
+from components.scheduled_trigger import ScheduledTrigger
+from components.validation import Problems, merge
+
+TYPE = "docpipe:index:DocumentPipeline"
+STAGES = ("ocr", "summarize", "classify", "sweep")
+INCOMING_PREFIX, TEXT_PREFIX, SUMMARY_PREFIX = "incoming/", "text/", "summaries/"
+SWEEP_MESSAGE = {"version": 1, "kind": "sweep"}
+NLTK_DATA = "/opt/python/nltk_data"  # not on nltk's default path inside Lambda
+
+# Per-stage defaults; stack config `docpipe:stages` overrides them key by key.
+STAGE_DEFAULTS: dict[str, dict[str, int]] = {
+    "ocr": {"memory_size": 2048, "timeout": 180, "batch_size": 1, "batching_window": 0,
+            "max_concurrency": 5, "max_receive_count": 5},
+    "summarize": {"memory_size": 512, "timeout": 60, "batch_size": 10, "batching_window": 0,
+                  "max_concurrency": 5, "max_receive_count": 5},
+    "classify": {"memory_size": 512, "timeout": 30, "batch_size": 10, "batching_window": 0,
+                 "max_concurrency": 5, "max_receive_count": 5},
+    "sweep": {"memory_size": 256, "timeout": 120, "batch_size": 1, "batching_window": 0,
+              "max_concurrency": 2, "max_receive_count": 5},
+}  # fmt: skip
+DEFAULT_CATEGORIES: list[dict[str, Any]] = [
+    {"name": "invoice", "keywords": ["invoice", "amount due", "total", "payment", "VAT"],
+     "examples": []},
+    {"name": "contract", "keywords": ["agreement", "party", "term", "termination", "liability"],
+     "examples": []},
+    {"name": "report", "keywords": ["quarterly", "analysis", "results", "revenue", "findings"],
+     "examples": []},
+    {"name": "letter", "keywords": ["dear", "sincerely", "regards"], "examples": []},
+]  # fmt: skip
+
+
+OUTPUTS = (
+    "bucket_name",
+    "bucket_arn",
+    "table_name",
+    "table_arn",
+    "queue_urls",
+    "queue_arns",
+    "dlq_urls",
+    "dlq_arns",
+    "function_names",
+    "function_arns",
+    "role_arns",
+    "schedule_arn",
+    "alarm_topic_arn",
+)
+
+
+class StageArgs(TypedDict, total=False):
+    """Overrides for one stage (QueueFunction arguments of the same names)."""
+
+    memory_size: pulumi.Input[int]
+    """Memory in MB. Defaults: ocr 2048, summarize 512, classify 512, sweep 256."""
+    timeout: pulumi.Input[int]
+    """Timeout in seconds. Defaults: ocr 180, summarize 60, classify 30, sweep 120."""
+    batch_size: pulumi.Input[int]
+    """Records per invocation. Defaults: ocr 1, summarize 10, classify 10, sweep 1."""
+    batching_window: pulumi.Input[int]
+    """Seconds to gather a batch. Default 0."""
+    max_concurrency: pulumi.Input[int]
+    """Mapping's maximum concurrency. Defaults: 5, sweep 2."""
+    reserved_concurrency: pulumi.Input[int]
+    """Reserved concurrency. Default: unreserved."""
+    max_receive_count: pulumi.Input[int]
+    """Receives before the DLQ. Default 5."""
+    environment: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+    """Extra environment variables; the runtime contract's variables win over these."""
+
+
+class CategoryArgs(TypedDict):
+    """A classification category."""
+
+    name: str
+    """Category name written on the result item."""
+    keywords: Sequence[str]
+    """Words or phrases that indicate the category."""
+    examples: Sequence[str]
+    """Example texts of the category (may be empty)."""
+
+
+class DocumentPipelineArgs(TypedDict, total=False):
+    """Arguments of DocumentPipeline; all optional."""
+
+    stages: Mapping[str, StageArgs]
+    """Per-stage overrides keyed by `ocr`, `summarize`, `classify`, `sweep`."""
+    categories: Sequence[CategoryArgs]
+    """Classification categories. Default: invoice, contract, report, letter."""
+    classify_threshold: float
+    """Confidence below which a document is `unclassified`. Default 0.3."""
+    ocr_language: str
+    """Tesseract language. Default `eng`."""
+    ocr_layer_arn: pulumi.Input[str]
+    """Layer version ARN supplying tesseract to the zip-packaged OCR function."""
+    ocr_image_uri: pulumi.Input[str]
+    """Container image (with tesseract and the handlers) for the OCR function instead."""
+    require_ocr_runtime: bool
+    """Refuse to build without `ocr_layer_arn` or `ocr_image_uri`. Default true (offline
+    runs, such as tests and local mode, turn it off)."""
+    build_dir: str
+    """Where `make build` writes `functions/<stage>.zip` and `layers/<stage>.zip`.
+    Default `dist`."""
+    require_artifacts: bool
+    """Refuse to build when an archive is missing. Default true (offline runs: false)."""
+    architecture: str
+    """`arm64` (default) or `x86_64`, for every function and layer."""
+    log_retention_days: int
+    """Retention of every function's log group. Default 14."""
+    alarm_email: pulumi.Input[str]
+    """Send alarms to an SNS topic with this e-mail subscription. Default: no topic."""
+    protect_data: bool
+    """Protect bucket and table, turn on table deletion protection. Default false."""
+    bucket_name: pulumi.Input[str]
+    """Physical bucket name. Default `<name>-<stack>-<account>-<region>`."""
+    sweep_schedule: str
+    """Schedule expression of the sweep. Default `rate(15 minutes)`."""
+    sweep_min_age_minutes: int
+    """Re-enqueue uploads older than this with no result. Default 30."""
+    sweep_max_per_run: int
+    """At most this many re-enqueues per sweep. Default 100."""
+    tags: Mapping[str, str]
+    """Tags for every taggable resource. Default: none."""
+
+
+PIPELINE_DEFAULTS: dict[str, Any] = {
+    "categories": DEFAULT_CATEGORIES,
+    "classify_threshold": 0.3,
+    "ocr_language": "eng",
+    "require_ocr_runtime": True,
+    "build_dir": "dist",
+    "require_artifacts": True,
+    "architecture": "arm64",
+    "log_retention_days": 14,
+    "protect_data": False,
+    "sweep_schedule": "rate(15 minutes)",
+    "sweep_min_age_minutes": 30,
+    "sweep_max_per_run": 100,
+}
+
+
+def stage_settings(stages: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Each stage's defaults overlaid with its overrides (key by key)."""
+    overrides = stages or {}
+    return {stage: merge(STAGE_DEFAULTS[stage], overrides.get(stage), {}) for stage in STAGES}
+
+
+def validate(name: str, args: DocumentPipelineArgs) -> dict[str, Any]:
+    s = merge(PIPELINE_DEFAULTS, dict(args), {})
+    problems = Problems("DocumentPipeline", name)
+    unknown = sorted(set(s.get("stages") or {}) - set(STAGES))
+    if unknown:
+        problems.add("stages", f"unknown stages {unknown}; expected {list(STAGES)}")
+    _check_categories(problems, s["categories"])
+    threshold = s["classify_threshold"]
+    if not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
+        problems.add("classify_threshold", f"must be between 0 and 1, got {threshold!r}")
+    _check_ocr_runtime(problems, s)
+    _check_artifacts(problems, s)
+    for key in ("sweep_min_age_minutes", "sweep_max_per_run"):
+        if not isinstance(s[key], int) or s[key] < 1:
+            problems.add(key, f"must be a positive integer, got {s[key]!r}")
+    problems.raise_if_any()
+    return s
+
+
+def _check_categories(problems: Problems, categories: Sequence[Mapping[str, Any]]) -> None:
+    if not categories:
+        problems.add("categories", "needs at least one category")
+    names = [category.get("name") for category in categories]
+    duplicates = sorted({n for n in names if n and names.count(n) > 1})
+    if duplicates:
+        problems.add("categories", f"duplicate names {duplicates}")
+    for index, category in enumerate(categories):
+        if not category.get("name"):
+            problems.add("categories", f"category {index} has no name")
+        if not category.get("keywords"):
+            problems.add("categories", f"category {category.get('name', index)!r} has no keywords")
+
+
+def _check_ocr_runtime(problems: Problems, s: Mapping[str, Any]) -> None:
+    layer, image = s.get("ocr_layer_arn"), s.get("ocr_image_uri")
+    if layer is not None and image is not None:
+        problems.add("ocr_layer_arn", "ocr_layer_arn and ocr_image_uri exclude each other")
+    if s["require_ocr_runtime"] and layer is None and image is None:
+        problems.add(
+            "ocr_layer_arn",
+            "the OCR function needs tesseract: set ocr_layer_arn (stack config "
+            "docpipe:ocrLayerArn, a layer version ARN) or ocr_image_uri (docpipe:ocrImageUri, "
+            "a container image URI)",
+        )
+
+
+def archive_paths(s: Mapping[str, Any], stage: str) -> dict[str, str]:
+    if stage == "ocr" and s.get("ocr_image_uri") is not None:
+        return {}
+    build_dir = s["build_dir"]
+    return {
+        "code": os.path.join(build_dir, "functions", f"{stage}.zip"),
+        "dependency_layer": os.path.join(build_dir, "layers", f"{stage}.zip"),
+    }
+
+
+def _check_artifacts(problems: Problems, s: Mapping[str, Any]) -> None:
+    if not s["require_artifacts"]:
+        return
+    missing = [
+        path
+        for stage in STAGES
+        for path in archive_paths(s, stage).values()
+        if not os.path.isfile(path)
+    ]
+    if missing:
+        problems.add("build_dir", f"missing {missing}: run `make build` first")
+
+
+def _without_none(args: dict[str, Any]) -> Any:
+    """Typed args leave unset keys out (hosted components receive no None values either)."""
+    return {key: value for key, value in args.items() if value is not None}
+
+
+def _grant(actions: list[str], resources: list[Any]) -> iam.PolicyStatementArgs:
+    return {"actions": actions, "resources": resources}
+
+
+class DocumentPipeline(pulumi.ComponentResource):
+    """The whole document pipeline: bucket, four queue-fed functions, results table,
+    periodic sweep, and (with an e-mail) an alarm topic."""
+
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    table_name: pulumi.Output[str]
+    table_arn: pulumi.Output[str]
+    queue_urls: pulumi.Output[dict[str, str]]
+    queue_arns: pulumi.Output[dict[str, str]]
+    dlq_urls: pulumi.Output[dict[str, str]]
+    dlq_arns: pulumi.Output[dict[str, str]]
+    function_names: pulumi.Output[dict[str, str]]
+    function_arns: pulumi.Output[dict[str, str]]
+    role_arns: pulumi.Output[dict[str, str]]
+    schedule_arn: pulumi.Output[str]
+    alarm_topic_arn: pulumi.Output[str | None]
+
+    def __init__(
+        self, name: str, args: DocumentPipelineArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        s = validate(name, args)
+        super().__init__(TYPE, name, None, opts)
+        self._name, self._s = name, s
+        self._stages = stage_settings(s.get("stages"))
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        self._account = aws.get_caller_identity_output(opts=invoke).account_id
+        self._partition = aws.get_partition_output(opts=invoke).partition
+        region = aws.get_region_output(opts=invoke).region
+        # The bucket's name is fixed up front: the ocr queue's policy needs the bucket's ARN
+        # while the bucket's notification needs that queue policy (a cycle otherwise).
+        self._bucket = pulumi.Output.from_input(
+            s.get("bucket_name")
+            or pulumi.Output.concat(name, "-", pulumi.get_stack(), "-", self._account, "-", region)
+        ).apply(lambda bucket: bucket.lower()[:63])
+        self._bucket_arn = pulumi.Output.concat("arn:", self._partition, ":s3:::", self._bucket)
+
+        self.topic = self._create_topic()
+        protect = bool(s["protect_data"])
+        self.table = ResultsTable(
+            f"{name}-results",
+            _without_none(
+                {"deletion_protection": protect, "protect": protect, "tags": s.get("tags")}
+            ),
+            opts=child,
+        )
+        self.stages: dict[str, QueueFunction] = {}
+        for stage in ("classify", "summarize", "ocr", "sweep"):
+            self.stages[stage] = QueueFunction(
+                f"{name}-{stage}", self._stage_args(stage), opts=child
+            )
+        self.store = self._create_store()
+        self.sweep_trigger = ScheduledTrigger(
+            f"{name}-sweep-schedule",
+            _without_none(
+                {
+                    "queue_arn": self.stages["sweep"].queue_arn,
+                    "schedule_expression": s["sweep_schedule"],
+                    "message": json.dumps(SWEEP_MESSAGE),
+                    "description": "Re-enqueue uploads that have no result yet",
+                    "tags": s.get("tags"),
+                }
+            ),
+            opts=child,
+        )
+        self._export()
+
+    # -- children ---------------------------------------------------------------------------
+
+    def _create_topic(self) -> aws.sns.Topic | None:
+        email = self._s.get("alarm_email")
+        if email is None:
+            return None
+        # Not KMS-encrypted: CloudWatch cannot publish to a topic under the AWS-managed
+        # aws/sns key, and a customer-managed key for an e-mail topic buys nothing here.
+        topic = aws.sns.Topic(
+            f"{self._name}-alarms",
+            tags=self._s.get("tags"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.sns.TopicSubscription(
+            f"{self._name}-alarm-email",
+            topic=topic.arn,
+            protocol="email",
+            endpoint=email,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return topic
+
+    def _create_store(self) -> DocumentStore:
+        ocr = self.stages["ocr"]
+        # Carries the dependency on the ocr queue's policy: S3 checks it may send to the
+        # queue when the notification is written (else "Unable to validate destination").
+        assert ocr.queue_policy is not None
+        queue_arn = pulumi.Output.all(ocr.queue_arn, ocr.queue_policy.id).apply(lambda a: a[0])
+        return DocumentStore(
+            f"{self._name}-store",
+            _without_none(
+                {
+                    "bucket_name": self._bucket,
+                    "force_destroy": not self._s["protect_data"],
+                    "protect": bool(self._s["protect_data"]),
+                    "queue_notifications": [
+                        {"queue_arn": queue_arn, "filter_prefix": INCOMING_PREFIX}
+                    ],
+                    "output_prefixes": [TEXT_PREFIX, SUMMARY_PREFIX],
+                    "tags": self._s.get("tags"),
+                }
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _objects(self, prefix: str) -> pulumi.Output[str]:
+        return pulumi.Output.concat(self._bucket_arn, "/", prefix, "*")
+
+    def _stage_args(self, stage: str) -> QueueFunctionArgs:
+        s, settings = self._s, dict(self._stages[stage])
+        environment = merge({}, settings.pop("environment", None), self._environment(stage))
+        args: dict[str, Any] = {
+            **settings,
+            "architecture": s["architecture"],
+            "log_retention_days": s["log_retention_days"],
+            "environment": environment,
+            "policy_statements": self._grants(stage),
+            "tags": s.get("tags"),
+        }
+        if self.topic is not None:
+            args["alarm_topic_arn"] = self.topic.arn
+        if stage == "ocr":
+            args["queue_producers"] = [
+                {"service": "s3.amazonaws.com", "source_arn": self._bucket_arn}
+            ]
+        args.update(self._packaging(stage))
+        return _without_none(args)
+
+    def _packaging(self, stage: str) -> dict[str, Any]:
+        s = self._s
+        if stage == "ocr" and s.get("ocr_image_uri") is not None:
+            return {
+                "image_uri": s["ocr_image_uri"],
+                "image_command": ["handlers.ocr.lambda_handler"],
+            }
+        paths = archive_paths(s, stage)
+        packaging: dict[str, Any] = {
+            "code": pulumi.FileArchive(paths["code"]),
+            "dependency_layer": pulumi.FileArchive(paths["dependency_layer"]),
+            "handler": f"handlers.{stage}.lambda_handler",
+        }
+        if stage == "ocr" and s.get("ocr_layer_arn") is not None:
+            packaging["layers"] = [s["ocr_layer_arn"]]
+        return packaging
+
+    def _environment(self, stage: str) -> dict[str, Any]:
+        """The runtime contract's variables for `stage` (docs/runtime-contract.md)."""
+        s = self._s
+        env: dict[str, Any] = {
+            "DOCPIPE_STAGE": stage,
+            "DOCPIPE_BUCKET": self._bucket,
+            "POWERTOOLS_SERVICE_NAME": f"docpipe-{stage}",
+            "POWERTOOLS_METRICS_NAMESPACE": "docpipe",
+        }
+        if stage in ("classify", "sweep"):
+            env["DOCPIPE_TABLE"] = self.table.table_name
+        if stage in ("ocr", "summarize", "sweep"):
+            env["DOCPIPE_NEXT_QUEUE_URL"] = self.stages[self._next(stage)].queue_url
+        if stage in ("ocr", "sweep"):
+            env["DOCPIPE_INCOMING_PREFIX"] = INCOMING_PREFIX
+        if stage in ("ocr", "summarize"):
+            env["DOCPIPE_TEXT_PREFIX"] = TEXT_PREFIX
+        if stage in ("summarize", "classify"):
+            env["DOCPIPE_SUMMARY_PREFIX"] = SUMMARY_PREFIX
+            env["NLTK_DATA"] = NLTK_DATA
+        if stage == "ocr":
+            env.update(
+                OCR_LANGUAGE=s["ocr_language"],
+                OCR_MAX_BYTES="26214400",
+                OCR_MAX_PAGES="200",
+                OMP_THREAD_LIMIT="1",  # tesseract is 5-7x faster single-threaded on Lambda
+            )
+        if stage == "summarize":
+            env.update(SUMMARY_MAX_SENTENCES="5", SUMMARY_MAX_CHARS="1200")
+        if stage == "classify":
+            env["CLASSIFY_CATEGORIES"] = json.dumps(list(s["categories"]))
+            env["CLASSIFY_THRESHOLD"] = str(s["classify_threshold"])
+        if stage == "sweep":
+            env["SWEEP_MIN_AGE_MINUTES"] = str(s["sweep_min_age_minutes"])
+            env["SWEEP_MAX_PER_RUN"] = str(s["sweep_max_per_run"])
+        return env
+
+    @staticmethod
+    def _next(stage: str) -> str:
+        return {"ocr": "summarize", "summarize": "classify", "sweep": "ocr"}[stage]
+
+    def _grants(self, stage: str) -> dict[str, iam.PolicyStatementArgs]:
+        """The runtime contract's IAM for `stage`, on top of what QueueFunction grants."""
+        table, objects = self.table.table_arn, self._objects
+        if stage == "ocr":
+            return {
+                "read-incoming": _grant(
+                    ["s3:GetObject", "s3:GetObjectVersion"], [objects(INCOMING_PREFIX)]
+                ),
+                "write-text": _grant(["s3:PutObject"], [objects(TEXT_PREFIX)]),
+                "send-next": self._send("summarize"),
+            }
+        if stage == "summarize":
+            return {
+                "read-text": _grant(["s3:GetObject"], [objects(TEXT_PREFIX)]),
+                "write-summaries": _grant(["s3:PutObject"], [objects(SUMMARY_PREFIX)]),
+                "send-next": self._send("classify"),
+            }
+        if stage == "classify":
+            return {
+                "read-summaries": _grant(
+                    ["s3:GetObject"], [objects(SUMMARY_PREFIX), objects(TEXT_PREFIX)]
+                ),
+                "write-results": _grant(
+                    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [table]
+                ),
+            }
+        list_incoming = _grant(["s3:ListBucket"], [self._bucket_arn])
+        list_incoming["conditions"] = [
+            {"test": "StringLike", "variable": "s3:prefix", "values": [f"{INCOMING_PREFIX}*"]}
+        ]
+        return {
+            "list-incoming": list_incoming,
+            "read-results": _grant(["dynamodb:BatchGetItem", "dynamodb:GetItem"], [table]),
+            "send-next": self._send("ocr"),
+        }
+
+    def _send(self, stage: str) -> iam.PolicyStatementArgs:
+        return _grant(["sqs:SendMessage"], [self.stages[stage].queue_arn])
+
+    # -- outputs ----------------------------------------------------------------------------
+
+    def _by_stage(self, attribute: str) -> pulumi.Output[dict[str, str]]:
+        values = {stage: getattr(self.stages[stage], attribute) for stage in STAGES}
+        return pulumi.Output.all(**values).apply(lambda resolved: dict(resolved))
+
+    def _export(self) -> None:
+        self.bucket_name, self.bucket_arn = self.store.bucket_name, self.store.bucket_arn
+        self.table_name, self.table_arn = self.table.table_name, self.table.table_arn
+        self.queue_urls, self.queue_arns = self._by_stage("queue_url"), self._by_stage("queue_arn")
+        self.dlq_urls, self.dlq_arns = self._by_stage("dlq_url"), self._by_stage("dlq_arn")
+        self.function_names = self._by_stage("function_name")
+        self.function_arns = self._by_stage("function_arn")
+        self.role_arns = self._by_stage("role_arn")
+        self.schedule_arn = self.sweep_trigger.schedule_arn
+        self.alarm_topic_arn = (
+            self.topic.arn if self.topic is not None else pulumi.Output.from_input(None)
+        )
+        self.register_outputs({key: getattr(self, key) for key in OUTPUTS})

@@ -1,0 +1,101 @@
+"""Stack config (`docpipe:*` keys, see Pulumi.yaml) to DocumentPipeline arguments.
+
+Pulumi.yaml can type config only as string, integer, boolean or array of those (no objects,
+no floats): `stages`, `categories` and `classifyThreshold` are therefore JSON in strings.
+Empty strings mean "not set".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, cast
+
+import pulumi
+
+from components.pipeline import STAGES, DocumentPipelineArgs
+
+OFFLINE_ENV = "DOCPIPE_OFFLINE"
+# Config names of stage settings -> QueueFunction argument names.
+STAGE_KEYS = {
+    "memory": "memory_size",
+    "timeout": "timeout",
+    "batchSize": "batch_size",
+    "batchingWindow": "batching_window",
+    "maxConcurrency": "max_concurrency",
+    "reservedConcurrency": "reserved_concurrency",
+    "maxReceiveCount": "max_receive_count",
+    "environment": "environment",
+}
+
+
+def offline() -> bool:
+    """Tests, the policy gate, preview and local mode run the program offline."""
+    return os.environ.get(OFFLINE_ENV) == "1"
+
+
+def _json(config: pulumi.Config, key: str, default: Any) -> Any:
+    raw = config.get(key)
+    if not raw:
+        return default
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise ValueError(f"docpipe:{key} is not valid JSON: {error}") from None
+
+
+def stages(config: pulumi.Config) -> dict[str, dict[str, Any]]:
+    raw = _json(config, "stages", {})
+    if not isinstance(raw, dict):
+        raise ValueError("docpipe:stages must be a JSON object keyed by stage")
+    problems, result = [], {}
+    for stage, overrides in raw.items():
+        if stage not in STAGES or not isinstance(overrides, dict):
+            problems.append(f"{stage!r} is not a stage ({', '.join(STAGES)}) with an object")
+            continue
+        unknown = sorted(set(overrides) - set(STAGE_KEYS))
+        problems += [f"{stage}.{key} is not a stage setting" for key in unknown]
+        result[stage] = {STAGE_KEYS[k]: v for k, v in overrides.items() if k in STAGE_KEYS}
+    if problems:
+        raise ValueError(
+            f"docpipe:stages: {'; '.join(problems)}; settings: {', '.join(STAGE_KEYS)}"
+        )
+    return result
+
+
+def threshold(config: pulumi.Config) -> float:
+    raw = config.get("classifyThreshold") or "0.3"
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"docpipe:classifyThreshold must be a number, got {raw!r}") from None
+
+
+def pipeline_args(config: pulumi.Config | None = None) -> DocumentPipelineArgs:
+    """The pipeline's arguments from stack config; offline runs skip deploy-only checks."""
+    config = config or pulumi.Config("docpipe")
+    args: DocumentPipelineArgs = {
+        "stages": cast(Any, stages(config)),
+        "classify_threshold": threshold(config),
+        "ocr_language": config.get("ocrLanguage") or "eng",
+        "architecture": config.get("architecture") or "arm64",
+        "log_retention_days": config.get_int("logRetentionDays") or 14,
+        "protect_data": bool(config.get_bool("protectData")),
+        "sweep_schedule": config.get("sweepSchedule") or "rate(15 minutes)",
+        "sweep_min_age_minutes": config.get_int("sweepMinAgeMinutes") or 30,
+        "sweep_max_per_run": config.get_int("sweepMaxPerRun") or 100,
+        "require_ocr_runtime": not offline(),
+        "require_artifacts": not offline(),
+        "tags": {"project": "docpipe", "stack": pulumi.get_stack()},
+    }
+    categories = _json(config, "categories", None)
+    if categories is not None:
+        args["categories"] = categories
+    for key, arg in (
+        ("ocrLayerArn", "ocr_layer_arn"),
+        ("ocrImageUri", "ocr_image_uri"),
+        ("alarmEmail", "alarm_email"),
+    ):
+        if config.get(key):
+            args[arg] = config.get(key)  # type: ignore[literal-required]
+    return args

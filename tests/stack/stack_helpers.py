@@ -1,0 +1,34 @@
+"""Run the real `__main__.py` for dev and prod once per session (reusable by other tests).
+
+from stack_helpers import stack_run  # tests/stack is on sys.path
+run = stack_run("prod")           # cached StackRun
+fresh = run_stack("dev", {"alarmEmail": "a@example.com"})   # uncached, with overrides
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+
+from mockrun import StackRun, run_program
+from mockrun.capture import Registration
+
+STAGES = ("ocr", "summarize", "classify", "sweep")
+
+
+def run_stack(stack: str, overrides: Mapping[str, str] | None = None) -> StackRun:
+    return run_program(stack, config_overrides=overrides)
+
+
+@functools.cache
+def stack_run(stack: str) -> StackRun:
+    """One run of `stack` per test session: tests must not mutate what it returns."""
+    return run_program(stack)
+
+
+def component(run: StackRun, name: str) -> Registration:
+    return run.named(name)
+
+
+def children(run: StackRun, parent: Registration) -> list[Registration]:
+    return [r for r in run.registrations if r.parent == parent.urn]
