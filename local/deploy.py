@@ -1,0 +1,537 @@
+"""Deploy the unchanged stack onto the emulator: Pulumi mocks that create each resource in moto.
+
+Pulumi's mock runtime hands `new_resource` a resource's inputs only once its dependencies
+resolved (a queue policy gets the queue's URL after the queue was created), so each resource
+can be created through boto3 in turn and answer with moto's real names, ARNs and URLs.
+One small function per resource type; a type without one is a clear error naming it.
+
+What does not go into moto, and why:
+- Event source mappings: moto's fire inside SendMessage, ignore ReportBatchItemFailures and,
+  without Docker, delete the messages. `local.runtime` polls the queues instead; the mapping
+  gets a local UUID and ARN.
+- Function code: the workers run `handlers/` from the checkout, so moto stores a placeholder.
+- A bucket policy's TLS-only Deny: moto ignores conditions, so `aws:SecureTransport = false`
+  would deny every request. It is left out locally (the endpoint is plain HTTP on loopback)
+  and noted in `Deployment.notes`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import uuid
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from local.emulator import ACCOUNT_ID, REGION, Emulator
+from mockrun.mocks import physical_name
+
+
+class UnsupportedResourceType(Exception):
+    """The stack uses a resource type local mode cannot create in the emulator."""
+
+
+@dataclass
+class Deployment:
+    """What the mocks created: state per logical name, and what was adapted for local mode."""
+
+    created: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+Inputs = dict[str, Any]
+Created = tuple[str, dict[str, Any]]
+
+
+def _int(value: Any) -> int:
+    """The engine sends every number as a float; AWS APIs want integers."""
+    return int(float(value))
+
+
+def _name(inputs: Inputs, logical: str, key: str = "name", lower: bool = False) -> str:
+    """The explicit name, else `<prefix>` + suffix, else Pulumi's `<logical>-<7 hex>`."""
+    if inputs.get(key):
+        return str(inputs[key])
+    prefix = inputs.get(f"{key}Prefix")
+    name = f"{prefix}{uuid.uuid4().hex[:8]}" if prefix else physical_name(logical)
+    return name.lower() if lower else name
+
+
+def _pascal(value: Any) -> Any:
+    """camelCase engine inputs to the PascalCase shapes of S3's XML APIs, dropping empties."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if item in (None, "", [], {}):
+                continue
+            pascal = "ID" if key == "id" else key[:1].upper() + key[1:]
+            out[pascal] = _pascal(item)
+        return out
+    if isinstance(value, list):
+        return [_pascal(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _placeholder_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "docpipe local mode runs handlers/ from the checkout\n")
+    return buffer.getvalue()
+
+
+class EmulatorMocks(pulumi.runtime.Mocks):
+    """Create each resource in the emulator and return its real identifiers as state."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.deployment = Deployment()
+        self._clients: dict[str, Any] = {}
+        # The SDK may register resources from several threads; moto state is shared.
+        self._lock = threading.Lock()
+        self._builders: dict[str, Callable[[Inputs, str], Created]] = {
+            "aws:s3/bucket:Bucket": self._bucket,
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": self._public_access_block,
+            "aws:s3/bucketServerSideEncryptionConfiguration:"
+            "BucketServerSideEncryptionConfiguration": self._bucket_encryption,
+            "aws:s3/bucketVersioning:BucketVersioning": self._bucket_versioning,
+            "aws:s3/bucketOwnershipControls:BucketOwnershipControls": self._bucket_ownership,
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (
+                self._bucket_lifecycle
+            ),
+            "aws:s3/bucketPolicy:BucketPolicy": self._bucket_policy,
+            "aws:s3/bucketNotification:BucketNotification": self._bucket_notification,
+            "aws:sqs/queue:Queue": self._queue,
+            "aws:sqs/queuePolicy:QueuePolicy": self._queue_policy,
+            "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": self._redrive_allow_policy,
+            "aws:iam/role:Role": self._role,
+            "aws:iam/rolePolicy:RolePolicy": self._role_policy,
+            "aws:lambda/function:Function": self._function,
+            "aws:lambda/layerVersion:LayerVersion": self._layer,
+            "aws:lambda/eventSourceMapping:EventSourceMapping": self._event_source_mapping,
+            "aws:cloudwatch/logGroup:LogGroup": self._log_group,
+            "aws:cloudwatch/metricAlarm:MetricAlarm": self._metric_alarm,
+            "aws:dynamodb/table:Table": self._table,
+            "aws:scheduler/schedule:Schedule": self._schedule,
+            "aws:sns/topic:Topic": self._topic,
+            "aws:sns/topicSubscription:TopicSubscription": self._topic_subscription,
+            "aws:kms/key:Key": self._kms_key,
+        }
+
+    @property
+    def supported_types(self) -> list[str]:
+        return sorted(self._builders)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.emulator.client(service)
+        return self._clients[service]
+
+    # -- Pulumi mock interface ----------------------------------------------------------------
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        build = self._builders.get(args.typ)
+        if build is None:
+            message = (
+                f"local mode cannot deploy resource type {args.typ} ({args.name}): "
+                f"the emulator deployer supports {', '.join(self.supported_types)}"
+            )
+            self.deployment.errors.append(message)
+            raise UnsupportedResourceType(message)
+        inputs = dict(args.inputs)
+        with self._lock:
+            try:
+                resource_id, computed = build(inputs, args.name)
+            except Exception as error:
+                self.deployment.errors.append(f"{args.typ} {args.name}: {error}")
+                raise
+        state = {**inputs, **computed, "id": resource_id}
+        self.deployment.created[args.name] = {"type": args.typ, **state}
+        return resource_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            identity = self.client("sts").get_caller_identity()
+            return {
+                "accountId": identity["Account"],
+                "arn": identity["Arn"],
+                "userId": identity["UserId"],
+            }, None
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": REGION, "region": REGION, "id": REGION}, None
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
+        raise UnsupportedResourceType(f"local mode cannot answer the provider call {args.token}")
+
+    # -- S3 -------------------------------------------------------------------------------------
+
+    def _bucket(self, inputs: Inputs, logical: str) -> Created:
+        name = _name(inputs, logical, key="bucket", lower=True)
+        self.client("s3").create_bucket(Bucket=name)
+        return name, {
+            "bucket": name,
+            "arn": f"arn:aws:s3:::{name}",
+            "bucketDomainName": f"{name}.s3.amazonaws.com",
+            "bucketRegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com",
+            "region": REGION,
+        }
+
+    def _public_access_block(self, inputs: Inputs, _logical: str) -> Created:
+        flags = (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+        self.client("s3").put_public_access_block(
+            Bucket=inputs["bucket"],
+            PublicAccessBlockConfiguration={
+                flag[:1].upper() + flag[1:]: bool(inputs.get(flag)) for flag in flags
+            },
+        )
+        return inputs["bucket"], {}
+
+    def _bucket_encryption(self, inputs: Inputs, _logical: str) -> Created:
+        rules = []
+        for rule in inputs.get("rules", []):
+            default = rule.get("applyServerSideEncryptionByDefault") or {}
+            by_default = {"SSEAlgorithm": default.get("sseAlgorithm", "AES256")}
+            if default.get("kmsMasterKeyId"):
+                by_default["KMSMasterKeyID"] = default["kmsMasterKeyId"]
+            rules.append(
+                {
+                    "ApplyServerSideEncryptionByDefault": by_default,
+                    "BucketKeyEnabled": bool(rule.get("bucketKeyEnabled")),
+                }
+            )
+        self.client("s3").put_bucket_encryption(
+            Bucket=inputs["bucket"], ServerSideEncryptionConfiguration={"Rules": rules}
+        )
+        return inputs["bucket"], {}
+
+    def _bucket_versioning(self, inputs: Inputs, _logical: str) -> Created:
+        config = inputs.get("versioningConfiguration") or {}
+        self.client("s3").put_bucket_versioning(
+            Bucket=inputs["bucket"],
+            VersioningConfiguration={"Status": config.get("status", "Enabled")},
+        )
+        return inputs["bucket"], {}
+
+    def _bucket_ownership(self, inputs: Inputs, _logical: str) -> Created:
+        rule = inputs.get("rule") or {}
+        self.client("s3").put_bucket_ownership_controls(
+            Bucket=inputs["bucket"],
+            OwnershipControls={"Rules": [{"ObjectOwnership": rule["objectOwnership"]}]},
+        )
+        return inputs["bucket"], {}
+
+    def _bucket_lifecycle(self, inputs: Inputs, _logical: str) -> Created:
+        rules = _pascal(inputs.get("rules", []))
+        for rule in rules:
+            rule.setdefault("Filter", {})  # S3 wants a Filter (empty: the whole bucket)
+        self.client("s3").put_bucket_lifecycle_configuration(
+            Bucket=inputs["bucket"], LifecycleConfiguration={"Rules": rules}
+        )
+        return inputs["bucket"], {}
+
+    def _bucket_policy(self, inputs: Inputs, _logical: str) -> Created:
+        policy = json.loads(inputs["policy"])
+        statements = policy.get("Statement", [])
+        statements = statements if isinstance(statements, list) else [statements]
+        kept = [s for s in statements if not _is_tls_only_deny(s)]
+        if len(kept) != len(statements):
+            self.deployment.notes.append(
+                f"bucket {inputs['bucket']}: TLS-only Deny (aws:SecureTransport) left out; moto "
+                "ignores conditions and would deny every request. Static tests cover it."
+            )
+        if kept:
+            policy["Statement"] = kept
+            self.client("s3").put_bucket_policy(Bucket=inputs["bucket"], Policy=json.dumps(policy))
+        return inputs["bucket"], {}
+
+    def _bucket_notification(self, inputs: Inputs, _logical: str) -> Created:
+        config: dict[str, Any] = {}
+        queues = [_notification(q, "QueueArn", q["queueArn"]) for q in inputs.get("queues", [])]
+        topics = [_notification(t, "TopicArn", t["topicArn"]) for t in inputs.get("topics", [])]
+        functions = [
+            _notification(f, "LambdaFunctionArn", f["lambdaFunctionArn"])
+            for f in inputs.get("lambdaFunctions", [])
+        ]
+        if queues:
+            config["QueueConfigurations"] = queues
+        if topics:
+            config["TopicConfigurations"] = topics
+        if functions:
+            config["LambdaFunctionConfigurations"] = functions
+        if inputs.get("eventbridge"):
+            config["EventBridgeConfiguration"] = {}
+        self.client("s3").put_bucket_notification_configuration(
+            Bucket=inputs["bucket"], NotificationConfiguration=config
+        )
+        return inputs["bucket"], {}
+
+    # -- SQS ------------------------------------------------------------------------------------
+
+    def _queue(self, inputs: Inputs, logical: str) -> Created:
+        fifo = bool(inputs.get("fifoQueue"))
+        name = _name(inputs, logical)
+        if fifo and not name.endswith(".fifo"):
+            name += ".fifo"
+        attributes = _queue_attributes(inputs)
+        url = self.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = self.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        return url, {"name": name, "arn": arn, "url": url}
+
+    def _queue_policy(self, inputs: Inputs, _logical: str) -> Created:
+        self.client("sqs").set_queue_attributes(
+            QueueUrl=inputs["queueUrl"], Attributes={"Policy": inputs["policy"]}
+        )
+        return inputs["queueUrl"], {}
+
+    def _redrive_allow_policy(self, inputs: Inputs, _logical: str) -> Created:
+        self.client("sqs").set_queue_attributes(
+            QueueUrl=inputs["queueUrl"],
+            Attributes={"RedriveAllowPolicy": inputs["redriveAllowPolicy"]},
+        )
+        return inputs["queueUrl"], {}
+
+    # -- IAM ------------------------------------------------------------------------------------
+
+    def _role(self, inputs: Inputs, logical: str) -> Created:
+        name = _name(inputs, logical)
+        role = self.client("iam").create_role(
+            RoleName=name,
+            Path=inputs.get("path", "/"),
+            AssumeRolePolicyDocument=inputs["assumeRolePolicy"],
+            MaxSessionDuration=_int(inputs.get("maxSessionDuration", 43200)),
+        )["Role"]
+        return name, {"name": name, "arn": role["Arn"], "uniqueId": role["RoleId"]}
+
+    def _role_policy(self, inputs: Inputs, logical: str) -> Created:
+        name = _name(inputs, logical)
+        role = str(inputs["role"]).split("/")[-1]  # a role name, or an ARN ending in it
+        self.client("iam").put_role_policy(
+            RoleName=role, PolicyName=name, PolicyDocument=inputs["policy"]
+        )
+        return f"{role}:{name}", {"name": name, "role": role}
+
+    # -- Lambda ---------------------------------------------------------------------------------
+
+    def _function(self, inputs: Inputs, logical: str) -> Created:
+        name = _name(inputs, logical)
+        variables = (inputs.get("environment") or {}).get("variables") or {}
+        created = self.client("lambda").create_function(
+            FunctionName=name,
+            Runtime=inputs.get("runtime", "python3.12"),
+            Role=inputs["role"],
+            Handler=inputs.get("handler", "index.handler"),
+            Code={"ZipFile": _placeholder_zip()},
+            Timeout=_int(inputs.get("timeout", 3)),
+            MemorySize=_int(inputs.get("memorySize", 128)),
+            Environment={"Variables": {k: str(v) for k, v in variables.items()}},
+            Architectures=inputs.get("architectures") or ["x86_64"],
+        )
+        arn = created["FunctionArn"]
+        return name, {
+            "name": name,
+            "arn": arn,
+            "qualifiedArn": f"{arn}:$LATEST",
+            "invokeArn": (
+                f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations"
+            ),
+            "version": "$LATEST",
+        }
+
+    def _layer(self, inputs: Inputs, logical: str) -> Created:
+        name = _name(inputs, logical, key="layerName")
+        layer = self.client("lambda").publish_layer_version(
+            LayerName=name,
+            Content={"ZipFile": _placeholder_zip()},
+            CompatibleRuntimes=inputs.get("compatibleRuntimes") or [],
+        )
+        arn = layer["LayerVersionArn"]
+        return arn, {"layerArn": layer["LayerArn"], "arn": arn, "version": str(layer["Version"])}
+
+    def _event_source_mapping(self, inputs: Inputs, _logical: str) -> Created:
+        # Deliberately not created in moto (see the module docstring): local.runtime polls.
+        mapping_id = str(uuid.uuid4())
+        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:event-source-mapping:{mapping_id}"
+        return mapping_id, {"uuid": mapping_id, "arn": arn, "state": "Enabled"}
+
+    # -- CloudWatch -----------------------------------------------------------------------------
+
+    def _log_group(self, inputs: Inputs, logical: str) -> Created:
+        name = _name(inputs, logical)
+        logs = self.client("logs")
+        logs.create_log_group(logGroupName=name)
+        if inputs.get("retentionInDays"):
+            logs.put_retention_policy(
+                logGroupName=name, retentionInDays=_int(inputs["retentionInDays"])
+            )
+        return name, {"name": name, "arn": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}"}
+
+    def _metric_alarm(self, inputs: Inputs, logical: str) -> Created:
+        name = _name(inputs, logical)
+        request: dict[str, Any] = {
+            "AlarmName": name,
+            "ComparisonOperator": inputs["comparisonOperator"],
+            "EvaluationPeriods": _int(inputs["evaluationPeriods"]),
+            "Threshold": float(inputs.get("threshold", 0)),
+            "AlarmActions": inputs.get("alarmActions") or [],
+            "OKActions": inputs.get("okActions") or [],
+            "TreatMissingData": inputs.get("treatMissingData", "missing"),
+            "AlarmDescription": inputs.get("alarmDescription", ""),
+        }
+        if inputs.get("metricName"):
+            request.update(
+                MetricName=inputs["metricName"],
+                Namespace=inputs["namespace"],
+                Period=_int(inputs["period"]),
+                Statistic=inputs.get("statistic", "Maximum"),
+                Dimensions=[
+                    {"Name": k, "Value": str(v)}
+                    for k, v in (inputs.get("dimensions") or {}).items()
+                ],
+            )
+        if inputs.get("datapointsToAlarm"):
+            request["DatapointsToAlarm"] = _int(inputs["datapointsToAlarm"])
+        self.client("cloudwatch").put_metric_alarm(**request)
+        arn = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{name}"
+        return name, {"name": name, "arn": arn}
+
+    # -- DynamoDB, Scheduler, SNS, KMS ----------------------------------------------------------
+
+    def _table(self, inputs: Inputs, logical: str) -> Created:
+        name = _name(inputs, logical)
+        key_schema = [{"AttributeName": inputs["hashKey"], "KeyType": "HASH"}]
+        if inputs.get("rangeKey"):
+            key_schema.append({"AttributeName": inputs["rangeKey"], "KeyType": "RANGE"})
+        dynamodb = self.client("dynamodb")
+        table = dynamodb.create_table(
+            TableName=name,
+            KeySchema=key_schema,
+            AttributeDefinitions=[
+                {"AttributeName": a["name"], "AttributeType": a["type"]}
+                for a in inputs.get("attributes", [])
+            ],
+            BillingMode=inputs.get("billingMode", "PAY_PER_REQUEST"),
+            SSESpecification={
+                "Enabled": bool((inputs.get("serverSideEncryption") or {}).get("enabled"))
+            },
+            DeletionProtectionEnabled=bool(inputs.get("deletionProtectionEnabled")),
+        )["TableDescription"]
+        if (inputs.get("pointInTimeRecovery") or {}).get("enabled"):
+            dynamodb.update_continuous_backups(
+                TableName=name,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+        return name, {"name": name, "arn": table["TableArn"]}
+
+    def _schedule(self, inputs: Inputs, logical: str) -> Created:
+        name = _name(inputs, logical)
+        target = inputs["target"]
+        window = inputs.get("flexibleTimeWindow") or {"mode": "OFF"}
+        flexible: dict[str, Any] = {"Mode": window["mode"]}
+        if window.get("maximumWindowInMinutes"):
+            flexible["MaximumWindowInMinutes"] = _int(window["maximumWindowInMinutes"])
+        api_target: dict[str, Any] = {"Arn": target["arn"], "RoleArn": target["roleArn"]}
+        if target.get("input"):
+            api_target["Input"] = target["input"]
+        group = inputs.get("groupName") or "default"
+        arn = self.client("scheduler").create_schedule(
+            Name=name,
+            GroupName=group,
+            ScheduleExpression=inputs["scheduleExpression"],
+            FlexibleTimeWindow=flexible,
+            Target=api_target,
+            State=inputs.get("state", "ENABLED"),
+        )["ScheduleArn"]
+        return f"{group}/{name}", {"name": name, "arn": arn, "groupName": group}
+
+    def _topic(self, inputs: Inputs, logical: str) -> Created:
+        name = _name(inputs, logical)
+        attributes = {}
+        if inputs.get("kmsMasterKeyId"):
+            attributes["KmsMasterKeyId"] = inputs["kmsMasterKeyId"]
+        arn = self.client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
+        return arn, {"name": name, "arn": arn}
+
+    def _topic_subscription(self, inputs: Inputs, _logical: str) -> Created:
+        arn = self.client("sns").subscribe(
+            TopicArn=inputs["topic"],
+            Protocol=inputs["protocol"],
+            Endpoint=inputs["endpoint"],
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+        return arn, {"arn": arn}
+
+    def _kms_key(self, inputs: Inputs, _logical: str) -> Created:
+        request: dict[str, Any] = {"Description": inputs.get("description", "")}
+        if inputs.get("policy"):
+            request["Policy"] = inputs["policy"]
+        metadata = self.client("kms").create_key(**request)["KeyMetadata"]
+        if inputs.get("enableKeyRotation"):
+            self.client("kms").enable_key_rotation(KeyId=metadata["KeyId"])
+        return metadata["KeyId"], {"keyId": metadata["KeyId"], "arn": metadata["Arn"]}
+
+
+_QUEUE_ATTRIBUTES = {
+    "visibilityTimeoutSeconds": "VisibilityTimeout",
+    "messageRetentionSeconds": "MessageRetentionPeriod",
+    "maxMessageSize": "MaximumMessageSize",
+    "delaySeconds": "DelaySeconds",
+    "receiveWaitTimeSeconds": "ReceiveMessageWaitTimeSeconds",
+    "kmsMasterKeyId": "KmsMasterKeyId",
+    "kmsDataKeyReusePeriodSeconds": "KmsDataKeyReusePeriodSeconds",
+    "redrivePolicy": "RedrivePolicy",
+    "redriveAllowPolicy": "RedriveAllowPolicy",
+    "policy": "Policy",
+}
+_QUEUE_FLAGS = {
+    "sqsManagedSseEnabled": "SqsManagedSseEnabled",
+    "fifoQueue": "FifoQueue",
+    "contentBasedDeduplication": "ContentBasedDeduplication",
+}
+
+
+def _queue_attributes(inputs: Inputs) -> dict[str, str]:
+    attributes: dict[str, str] = {}
+    for key, attribute in _QUEUE_ATTRIBUTES.items():
+        value = inputs.get(key)
+        if value in (None, ""):
+            continue
+        attributes[attribute] = str(_int(value)) if isinstance(value, float) else str(value)
+    for key, attribute in _QUEUE_FLAGS.items():
+        if inputs.get(key):
+            attributes[attribute] = "true"
+    return attributes
+
+
+def _notification(config: Inputs, arn_key: str, arn: str) -> dict[str, Any]:
+    rules = []
+    if config.get("filterPrefix"):
+        rules.append({"Name": "prefix", "Value": config["filterPrefix"]})
+    if config.get("filterSuffix"):
+        rules.append({"Name": "suffix", "Value": config["filterSuffix"]})
+    notification: dict[str, Any] = {arn_key: arn, "Events": config["events"]}
+    if config.get("id"):
+        notification["Id"] = config["id"]
+    if rules:
+        notification["Filter"] = {"Key": {"FilterRules": rules}}
+    return notification
+
+
+def _is_tls_only_deny(statement: dict[str, Any]) -> bool:
+    if statement.get("Effect") != "Deny":
+        return False
+    conditions = statement.get("Condition") or {}
+    return any("aws:SecureTransport" in (keys or {}) for keys in conditions.values())

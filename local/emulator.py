@@ -1,0 +1,171 @@
+"""The embedded AWS emulator: moto's server on 127.0.0.1, a random port, quiet logs.
+
+moto keeps its state process-wide, so one Emulator per process at a time; `start` resets it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from local.moto_patches import apply_patches
+
+REGION = "us-east-1"
+# moto's default account; the mock runtime's getCallerIdentity answers with the same one.
+ACCOUNT_ID = "123456789012"
+# Before IAM authentication is switched on, moto accepts any key; these name the deployer.
+BOOTSTRAP_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+
+    def as_env(self) -> dict[str, str]:
+        env = {
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+        }
+        if self.session_token:
+            env["AWS_SESSION_TOKEN"] = self.session_token
+        return env
+
+    def as_boto(self) -> dict[str, str | None]:
+        return {
+            "aws_access_key_id": self.access_key_id,
+            "aws_secret_access_key": self.secret_access_key,
+            "aws_session_token": self.session_token,
+        }
+
+
+# Local calls are cheap; retries would only hide a denied or broken call behind slow backoff.
+CLIENT_CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=50)
+
+
+def quiet_logs() -> None:
+    """werkzeug logs one line per request: thousands during a run."""
+    for name in ("werkzeug", "moto"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+class Emulator:
+    """moto's ThreadedMotoServer bound to loopback, with reset and the IAM switch."""
+
+    def __init__(self, port: int = 0) -> None:
+        self._port = port
+        self._server: Any = None
+        self.endpoint = ""
+
+    def start(self) -> str:
+        from moto.server import ThreadedMotoServer
+
+        quiet_logs()
+        apply_patches()
+        self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=self._port, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        self.reset()
+        return self.endpoint
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        # moto's switches are process-wide: leave auth off for whatever runs next in-process.
+        self.set_auth(enabled=False)
+        self._server.stop()
+        self._server = None
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def _post(self, path: str, body: bytes = b"") -> bytes:
+        # text/plain: urllib's default form content type makes werkzeug swallow the raw body.
+        request = urllib.request.Request(
+            f"{self.endpoint}{path}",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "text/plain"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return bytes(response.read())
+
+    def reset(self) -> None:
+        """Forget every resource (moto's state outlives a server in the same process)."""
+        self.set_auth(enabled=False)
+        self._post("/moto-api/reset")
+
+    def set_auth(self, enabled: bool) -> None:
+        """IAM authentication: every request after this must be signed by a known principal.
+
+        The body is the number of unauthenticated requests still allowed, sent raw (moto
+        parses it with float(), so a form-encoded body is rejected).
+        """
+        self._post("/moto-api/reset-auth", b"0" if enabled else b"inf")
+
+    def client(self, service: str, credentials: Credentials | None = None) -> Any:
+        keys: dict[str, Any] = credentials.as_boto() if credentials else BOOTSTRAP_CREDENTIALS
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            config=CLIENT_CONFIG,
+            **keys,
+        )
+
+
+def assume_role_credentials(role_arn: str, session_name: str, hours: int = 12) -> Credentials:
+    """Credentials for a role, minted by the emulator's STS backend as the Lambda service would.
+
+    Calling sts:AssumeRole over HTTP is not an option: moto crashes on a trust policy whose only
+    principal is a Service (lambda.amazonaws.com), which is exactly what our roles have.
+    """
+    from moto.sts.models import sts_backends
+
+    backend = sts_backends[ACCOUNT_ID]["aws"]
+    role = backend.assume_role(
+        region_name=REGION,
+        role_session_name=session_name,
+        role_arn=role_arn,
+        policy="",
+        duration=hours * 3600,
+        external_id="",
+    )
+    return Credentials(role.access_key_id, role.secret_access_key, role.session_token)
+
+
+OPERATOR_USER = "docpipe-local-operator"
+
+
+def create_operator(emulator: Emulator) -> Credentials:
+    """An IAM user allowed everything: uploads, reports and `local up` users act as it.
+
+    Created before authentication is switched on, the only time moto takes unsigned calls.
+    """
+    iam = emulator.client("iam")
+    iam.create_user(UserName=OPERATOR_USER)
+    iam.put_user_policy(
+        UserName=OPERATOR_USER,
+        PolicyName="operator",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+        ),
+    )
+    key = iam.create_access_key(UserName=OPERATOR_USER)["AccessKey"]
+    return Credentials(key["AccessKeyId"], key["SecretAccessKey"])

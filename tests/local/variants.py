@@ -1,0 +1,55 @@
+"""Handler variants for local mode's tests: small, real handlers run in real worker processes.
+
+They run inside `local.worker` with a function's environment and role credentials, like the
+stack's handlers; each one exercises one Lambda or IAM rule.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+import boto3
+
+
+def _table() -> Any:
+    return boto3.resource("dynamodb").Table(os.environ["DOCPIPE_TABLE"])
+
+
+def _item_id(body: str) -> str | None:
+    data = json.loads(body)
+    if "Records" in data:  # an S3 notification: one item per object key
+        return str(data["Records"][0]["s3"]["object"]["key"])
+    return data.get("id")
+
+
+def record_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Writes one item per message; a body containing "poison" fails that record only."""
+    failures = []
+    table = _table()
+    for record in event["Records"]:
+        item_id = _item_id(record["body"])
+        if item_id is None:  # s3:TestEvent
+            continue
+        if "poison" in item_id:
+            failures.append({"itemIdentifier": record["messageId"]})
+            continue
+        table.put_item(
+            Item={"doc_id": item_id, "receives": record["attributes"]["ApproximateReceiveCount"]}
+        )
+    return {"batchItemFailures": failures}
+
+
+def write_outside_role(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Writes to S3, which its role does not allow: AccessDenied fails the whole batch."""
+    s3 = boto3.client("s3")
+    for record in event["Records"]:
+        s3.put_object(Bucket=os.environ["DOCPIPE_BUCKET"], Key="summaries/rogue.txt", Body=b"x")
+    return {"batchItemFailures": []}
+
+
+def sleepy_handler(event: dict[str, Any], context: Any) -> None:
+    """Outlives its timeout: Lambda kills it and the batch becomes visible again."""
+    time.sleep(3600)
