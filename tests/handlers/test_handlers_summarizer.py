@@ -42,8 +42,8 @@ def test_summary_holds_only_sentences_of_the_input() -> None:
 def test_sentence_splitting_respects_abbreviations_and_decimals() -> None:
     sentences = summarizer.split_sentences(ARTICLE)
     assert (
-        "Dr. Smith, the chief financial officer, said the results exceeded the analysts' expectations."
-        in sentences
+        "Dr. Smith, the chief financial officer, said the results exceeded the analysts' "
+        "expectations." in sentences
     )
     assert any("4.2 million euros" in s for s in sentences)
     assert len(sentences) == 9
