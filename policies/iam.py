@@ -72,6 +72,10 @@ def _service_actions(service: str) -> tuple[frozenset[str], frozenset[str]]:
         get_actions_for_service,
         get_actions_that_support_wildcard_arns_only,
     )
+    from policy_sentry.querying.all import get_all_service_prefixes
+
+    if service not in get_all_service_prefixes():
+        return frozenset(), frozenset()  # a service the table does not know: cannot judge
 
     every = frozenset(a.lower() for a in get_actions_for_service(service))
     wildcard_only = frozenset(
