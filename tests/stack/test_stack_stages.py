@@ -16,7 +16,7 @@ BUCKET = {
 }
 # (timeout, batching window, batch size, max concurrency, reserved) per stack and stage,
 # from the stage defaults overlaid with Pulumi.<stack>.yaml.
-SETTINGS = {
+SETTINGS: dict[str, dict[str, tuple[int, int, int, int, int | None]]] = {
     "dev": {
         "ocr": (180, 0, 1, 2, None),
         "summarize": (60, 0, 10, 2, None),
