@@ -13,7 +13,7 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from policies import types as t
+from policies import resource_types as t
 from policies._common import (
     MANDATORY,
     ConfigSchema,

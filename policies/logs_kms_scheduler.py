@@ -6,7 +6,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
-from policies import types as t
+from policies import resource_types as t
 from policies._common import MANDATORY, for_type, framework, number, resource_policy
 
 SYMMETRIC = "SYMMETRIC_DEFAULT"  # only symmetric keys can rotate

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from policy_helpers import UNKNOWN, cannot_check, messages, resource
 
-from policies import types as t
+from policies import resource_types as t
 
 
 def table(**overrides: Any) -> Any:

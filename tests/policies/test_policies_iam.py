@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from policy_helpers import doc, messages, resource
 
-from policies import types as t
+from policies import resource_types as t
 from policies.iam import scopable_actions
 
 

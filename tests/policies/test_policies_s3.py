@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from policy_helpers import doc, messages, resource
 
-from policies import types as t
+from policies import resource_types as t
 
 FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 TLS_DENY = {

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from policy_helpers import UNKNOWN, cannot_check, doc, messages, resource
 
-from policies import types as t
+from policies import resource_types as t
 
 TLS_DENY = {
     "Sid": "DenyInsecureTransport",
