@@ -559,10 +559,12 @@ class QueueFunction(pulumi.ComponentResource):
             if s.get("image_command") is not None:
                 image["image_config"] = {"commands": s["image_command"]}
             return image
-        layers: Any = [self.layer.arn] if self.layer is not None else []
-        extra = s.get("layers")
-        if extra is not None:
-            layers = pulumi.Output.from_input(extra).apply(lambda more: [*layers, *more])
+        own = [self.layer.arn] if self.layer is not None else []
+        layers: Any = own
+        if s.get("layers") is not None:
+            layers = pulumi.Output.all(*own, pulumi.Output.from_input(s["layers"])).apply(
+                lambda resolved: [*resolved[:-1], *resolved[-1]]
+            )
         return {
             "package_type": "Zip",
             "code": s["code"],
