@@ -5,11 +5,9 @@ pulumi-aws 7: `s3.Bucket` plus one resource per setting (the bucket's inline sub
 subscriptions go into ONE `BucketNotification` (a second one would overwrite the first).
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -22,15 +20,12 @@ DEFAULT_EVENTS = ["s3:ObjectCreated:*"]
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
-class _QueueNotificationRequired(TypedDict):
-    queue_arn: pulumi.Input[str]
-    """The queue to notify. Pass an Output that depends on the queue's policy (S3 checks it
-    can send when the notification is written)."""
-
-
-class QueueNotificationArgs(_QueueNotificationRequired, total=False):
+class QueueNotificationArgs(TypedDict, total=False):
     """One S3 -> SQS subscription."""
 
+    queue_arn: Required[pulumi.Input[str]]
+    """The queue to notify. Pass an Output that depends on the queue's policy (S3 checks it
+    can send when the notification is written)."""
     filter_prefix: str
     """Only keys under this prefix (e.g. `incoming/`). Default: every key."""
     filter_suffix: str

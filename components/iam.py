@@ -4,11 +4,9 @@ Every document goes through `pulumi.Output.json_dumps`, which resolves nested Ou
 and keeps their dependencies, so a policy depends on the resources it names.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 
@@ -52,16 +50,13 @@ class PolicyConditionArgs(TypedDict):
     """The values the key is compared with."""
 
 
-class _PolicyStatementRequired(TypedDict):
-    actions: Sequence[str]
-    """IAM actions (`s3:GetObject`); never `*` or `service:*`."""
-    resources: Sequence[pulumi.Input[str]]
-    """Resource ARNs; `*` only for actions that support no resource scoping."""
-
-
-class PolicyStatementArgs(_PolicyStatementRequired, total=False):
+class PolicyStatementArgs(TypedDict, total=False):
     """An extra grant for a function's role, passed by name (the name becomes the `Sid`)."""
 
+    actions: Required[Sequence[str]]
+    """IAM actions (`s3:GetObject`); never `*` or `service:*`."""
+    resources: Required[Sequence[pulumi.Input[str]]]
+    """Resource ARNs; `*` only for actions that support no resource scoping."""
     effect: str
     """`Allow` (default) or `Deny`."""
     conditions: Sequence[PolicyConditionArgs]

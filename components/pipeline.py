@@ -5,8 +5,6 @@ function gets). Creation order follows the data flow backwards, because each sta
 URL of the queue it sends to, and the bucket's notification needs the ocr queue's policy.
 """
 
-from __future__ import annotations
-
 import json
 import os
 from collections.abc import Mapping, Sequence

@@ -5,8 +5,6 @@ with the rules that otherwise break deploys or lose messages enforced at preview
 https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 

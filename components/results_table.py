@@ -1,7 +1,5 @@
 """ResultsTable: the DynamoDB table holding one item per document version."""
 
-from __future__ import annotations
-
 import re
 from collections.abc import Mapping
 from typing import Any, TypedDict

@@ -4,12 +4,10 @@ Targeting the queue (not the function) gives each tick the queue's retries and D
 sends with the role in `target.role_arn` (no queue-policy statement or Lambda permission needed).
 """
 
-from __future__ import annotations
-
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -21,16 +19,13 @@ TYPE = "docpipe:index:ScheduledTrigger"
 EXPRESSION = re.compile(r"^(rate|cron|at)\(.+\)$")
 
 
-class _ScheduledTriggerRequired(TypedDict):
-    queue_arn: pulumi.Input[str]
-    """The queue that receives the message."""
-    schedule_expression: pulumi.Input[str]
-    """`rate(15 minutes)`, `cron(...)` or `at(...)`."""
-
-
-class ScheduledTriggerArgs(_ScheduledTriggerRequired, total=False):
+class ScheduledTriggerArgs(TypedDict, total=False):
     """Arguments of ScheduledTrigger."""
 
+    queue_arn: Required[pulumi.Input[str]]
+    """The queue that receives the message."""
+    schedule_expression: Required[pulumi.Input[str]]
+    """`rate(15 minutes)`, `cron(...)` or `at(...)`."""
     message: pulumi.Input[str]
     """The message body, a JSON document. Default `{}`."""
     timezone: pulumi.Input[str]

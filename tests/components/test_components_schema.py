@@ -1,0 +1,116 @@
+"""The components stay hostable: the SDK's schema analyzer accepts every one of them."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import pytest
+import yaml
+from pulumi.provider.experimental.analyzer import Analyzer
+
+import components
+from components import COMPONENTS
+
+COMPONENTS_DIR = Path(components.__file__).parent
+
+
+@pytest.fixture(scope="module")
+def schema() -> Any:
+    return Analyzer("docpipe").analyze(COMPONENTS)
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def test_every_component_is_analyzed(schema: Any) -> None:
+    assert sorted(schema["component_definitions"]) == [
+        "DocumentPipeline",
+        "DocumentStore",
+        "QueueFunction",
+        "ResultsTable",
+        "ScheduledTrigger",
+    ]
+    assert sorted(schema["type_definitions"]) == [
+        "CategoryArgs",
+        "PolicyConditionArgs",
+        "PolicyStatementArgs",
+        "QueueNotificationArgs",
+        "QueueProducerArgs",
+        "StageArgs",
+    ]
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.__name__)
+def test_type_token_matches_what_the_host_serves(component: type) -> None:
+    # The host registers `<package>:index:<ClassName>`; the component must use the same token.
+    module = __import__(component.__module__, fromlist=["TYPE"])
+    assert f"docpipe:index:{component.__name__}" == module.TYPE
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda c: c.__name__)
+def test_every_argument_is_in_the_schema_with_a_description(schema: Any, component: type) -> None:
+    args_type = get_type_hints(component.__init__)["args"]  # type: ignore[misc]
+    definition = schema["component_definitions"][component.__name__]
+    assert sorted(definition.inputs) == sorted(camel(k) for k in args_type.__annotations__)
+    undocumented = [k for k, v in definition.inputs.items() if not v.description]
+    assert undocumented == []
+
+
+def test_required_and_optional_inputs(schema: Any) -> None:
+    required = {
+        name: sorted(k for k, v in definition.inputs.items() if not v.optional)
+        for name, definition in schema["component_definitions"].items()
+    }
+    assert required == {
+        "QueueFunction": [],
+        "DocumentStore": [],
+        "ResultsTable": [],
+        "ScheduledTrigger": ["queueArn", "scheduleExpression"],
+        "DocumentPipeline": [],
+    }
+
+
+def test_outputs_are_named_by_resource(schema: Any) -> None:
+    outputs = {
+        name: sorted(definition.outputs)
+        for name, definition in schema["component_definitions"].items()
+    }
+    assert outputs["QueueFunction"] == sorted(
+        ["functionArn", "functionName", "roleArn", "roleName", "queueArn", "queueUrl",
+         "queueName", "dlqArn", "dlqUrl", "dlqName", "logGroupName", "logGroupArn",
+         "eventSourceMappingUuid", "layerArn", "kmsKeyArn"]
+    )  # fmt: skip
+    assert outputs["DocumentStore"] == ["bucketArn", "bucketName", "bucketRegionalDomainName"]
+    assert outputs["ResultsTable"] == ["tableArn", "tableName"]
+    assert outputs["ScheduledTrigger"] == ["roleArn", "scheduleArn", "scheduleName"]
+    assert outputs["DocumentPipeline"] == sorted(
+        ["bucketName", "bucketArn", "tableName", "tableArn", "queueUrls", "queueArns",
+         "dlqUrls", "dlqArns", "functionNames", "functionArns", "roleArns", "scheduleArn",
+         "alarmTopicArn"]
+    )  # fmt: skip
+
+
+def test_code_archives_are_pulumi_archives(schema: Any) -> None:
+    inputs = schema["component_definitions"]["QueueFunction"].inputs
+    assert inputs["code"].ref == "pulumi.json#/Archive"
+    assert inputs["dependencyLayer"].ref == "pulumi.json#/Archive"
+
+
+def test_plugin_manifest_and_host_entry_point() -> None:
+    manifest = yaml.safe_load((COMPONENTS_DIR / "PulumiPlugin.yaml").read_text())
+    assert manifest["runtime"]["name"] == "python"
+    tree = ast.parse((COMPONENTS_DIR / "__main__.py").read_text())
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "component_provider_host"
+    ]
+    assert len(calls) == 1
+    keywords = {k.arg: k.value for k in calls[0].keywords}
+    assert ast.literal_eval(keywords["name"]) == "docpipe"
+    assert isinstance(keywords["components"], ast.Name)
+    assert keywords["components"].id == "COMPONENTS"
