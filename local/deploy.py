@@ -137,6 +137,8 @@ class EmulatorMocks(pulumi.runtime.Mocks):
     # -- Pulumi mock interface ----------------------------------------------------------------
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if not args.custom:  # a component: a grouping in the engine, nothing in the cloud
+            return args.name, dict(args.inputs)
         build = self._builders.get(args.typ)
         if build is None:
             message = (
@@ -156,18 +158,19 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         self.deployment.created[args.name] = {"type": args.typ, **state}
         return resource_id, state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
+        # The SDK iterates the second element (check failures): a list, never None.
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             identity = self.client("sts").get_caller_identity()
             return {
                 "accountId": identity["Account"],
                 "arn": identity["Arn"],
                 "userId": identity["UserId"],
-            }, None
+            }, []
         if args.token == "aws:index/getRegion:getRegion":
-            return {"name": REGION, "region": REGION, "id": REGION}, None
+            return {"name": REGION, "region": REGION, "id": REGION}, []
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         raise UnsupportedResourceType(f"local mode cannot answer the provider call {args.token}")
 
     # -- S3 -------------------------------------------------------------------------------------

@@ -73,6 +73,8 @@ class Stats:
     stage_seconds: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     last_errors: list[str] = field(default_factory=list)
     invocation_ms: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # message id -> times a poller received it (each one a delivery to the function)
+    deliveries: Counter[str] = field(default_factory=Counter)
 
     def note_error(self, function: str, error: dict[str, Any] | None) -> None:
         text = f"{function}: {(error or {}).get('type')}: {(error or {}).get('message')}"
@@ -363,6 +365,8 @@ class QueuePoller:
             MessageAttributeNames=["All"],
         )
         messages: list[dict[str, Any]] = response.get("Messages", [])
+        with self.stats.lock:
+            self.stats.deliveries.update(m["MessageId"] for m in messages)
         return messages
 
     def _collect_batch(self) -> list[dict[str, Any]]:

@@ -1,0 +1,248 @@
+"""`docpipe local run`: upload documents, wait until each is settled, report, tear down.
+
+A document is settled when the results table holds its item (`done`) or a DLQ holds a
+message about it (`dead-lettered`). `lost` counts uploads that are neither when the wait
+ends: it is computed from what is in the table and the DLQs, never assumed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from local.runtime import doc_id_of
+from local.session import LocalSession
+
+# What `local run DIR` picks up from a directory (files named explicitly are always sent).
+DOCUMENT_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pdf")
+# A DLQ message stays hidden this long once seen, so each poll sees new ones only.
+DLQ_HOLD_S = 600
+STAGE_ORDER = ("ocr", "summarize", "classify", "sweep")
+
+
+@dataclass
+class Upload:
+    source: str
+    key: str
+    etag: str
+    version_id: str | None
+    doc_id: str
+
+
+@dataclass
+class DocumentResult:
+    source: str
+    doc_id: str
+    status: str  # "done", "dead-lettered" or "lost"
+    category: str | None = None
+    confidence: float | None = None
+    pages: int | None = None
+    summary: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    documents: list[DocumentResult]
+    dlq: dict[str, int]
+    lost: int
+    elapsed_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "documents": [asdict(d) for d in self.documents],
+            "dlq": dict(self.dlq),
+            "lost": self.lost,
+            "elapsed_s": round(self.elapsed_s, 2),
+        }
+
+
+@dataclass
+class Progress:
+    """What the progress display shows on each tick."""
+
+    settled: int
+    total: int
+    invocations: dict[str, int]
+    dead_lettered: int
+    last_error: str | None
+
+
+def document_files(paths: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in DOCUMENT_SUFFIXES
+            )
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"no such file or directory: {path}")
+    return files
+
+
+def upload(session: LocalSession, files: list[Path], prefix: str = "incoming/") -> list[Upload]:
+    """PutObject each file as the operator; S3's notification queues it for the OCR stage."""
+    from handlers.envelope import doc_id_for
+
+    s3, bucket = session.client("s3"), session.outputs["bucket_name"]
+    uploads = []
+    for path in files:
+        key = f"{prefix}{path.name}"
+        response = s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+        etag = response["ETag"].strip('"')
+        uploads.append(
+            Upload(str(path), key, etag, response.get("VersionId"), doc_id_for(bucket, key, etag))
+        )
+    return uploads
+
+
+class Watcher:
+    """Reads the results table and the DLQs until every upload is settled or time runs out."""
+
+    def __init__(self, session: LocalSession) -> None:
+        self.session = session
+        self.items: dict[str, dict[str, Any]] = {}
+        # DLQ stage -> message id -> doc id (None when the message names no document)
+        self.dead_letters: dict[str, dict[str, str | None]] = {}
+        self._handles: list[tuple[str, str]] = []
+        self._dlq_urls: dict[str, str] = dict(session.outputs.get("dlq_urls") or {})
+
+    def poll(self) -> None:
+        self._read_table()
+        for stage, url in self._dlq_urls.items():
+            self._read_dlq(stage, url)
+
+    def _read_table(self) -> None:
+        table = self.session.client("dynamodb")
+        paginator = table.get_paginator("scan")
+        for page in paginator.paginate(TableName=self.session.outputs["table_name"]):
+            for item in page.get("Items", []):
+                self.items[item["doc_id"]["S"]] = item
+
+    def _read_dlq(self, stage: str, url: str) -> None:
+        sqs, seen = self.session.client("sqs"), self.dead_letters.setdefault(stage, {})
+        for _ in range(100):  # bounded: 1,000 dead letters per poll at most
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=DLQ_HOLD_S
+            ).get("Messages", [])
+            if not messages:
+                return
+            for message in messages:
+                seen[message["MessageId"]] = doc_id_of(message["Body"])
+                self._handles.append((url, message["ReceiptHandle"]))
+
+    def release(self) -> None:
+        """Make the dead letters visible again (someone may want to redrive them)."""
+        sqs = self.session.client("sqs")
+        for url, handle in self._handles:
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+        self._handles.clear()
+
+    def dead_doc_ids(self) -> set[str]:
+        return {d for messages in self.dead_letters.values() for d in messages.values() if d}
+
+    def settled(self, uploads: list[Upload]) -> int:
+        dead = self.dead_doc_ids()
+        return sum(1 for u in uploads if u.doc_id in self.items or u.doc_id in dead)
+
+    def dlq_counts(self) -> dict[str, int]:
+        return {stage: len(messages) for stage, messages in self.dead_letters.items()}
+
+
+def wait_until_settled(
+    session: LocalSession,
+    uploads: list[Upload],
+    timeout_s: float,
+    on_progress: Callable[[Progress], None] | None = None,
+    poll_s: float = 0.5,
+) -> Watcher:
+    watcher = Watcher(session)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        watcher.poll()
+        settled = watcher.settled(uploads)
+        if on_progress:
+            on_progress(_progress(session, watcher, settled, len(uploads)))
+        if settled == len(uploads) or time.monotonic() >= deadline:
+            return watcher
+        time.sleep(poll_s)
+
+
+def _progress(session: LocalSession, watcher: Watcher, settled: int, total: int) -> Progress:
+    stats = session.runtime.stats if session.runtime else None
+    invocations: dict[str, int] = {}
+    last_error = None
+    if stats:
+        with stats.lock:
+            for spec in session.topology.functions:
+                invocations[spec.stage] = stats.invocations[spec.name]
+            last_error = stats.last_errors[-1] if stats.last_errors else None
+    dead = sum(watcher.dlq_counts().values())
+    return Progress(settled, total, invocations, dead, last_error)
+
+
+def _number(value: Any) -> float | None:
+    raw = (value or {}).get("N")
+    return float(Decimal(raw)) if raw is not None else None
+
+
+def _timings(session: LocalSession, item: dict[str, Any] | None, doc_id: str) -> dict[str, float]:
+    """Seconds per stage: the handler's own measure from the item, else enqueue-to-done."""
+    if item and "timings_ms" in item:
+        return {
+            stage: round(float(value["N"]) / 1000, 3)
+            for stage, value in item["timings_ms"]["M"].items()
+        }
+    stats = session.runtime.stats if session.runtime else None
+    if stats is None:
+        return {}
+    with stats.lock:
+        return {
+            stage: seconds[doc_id]
+            for stage, seconds in stats.stage_seconds.items()
+            if doc_id in seconds
+        }
+
+
+def build_report(
+    session: LocalSession, uploads: list[Upload], watcher: Watcher, elapsed_s: float
+) -> Report:
+    dead = watcher.dead_doc_ids()
+    documents = []
+    for upload_ in uploads:
+        item = watcher.items.get(upload_.doc_id)
+        result = DocumentResult(upload_.source, upload_.doc_id, "lost")
+        if item is not None:
+            result.status = "done"
+            result.category = item.get("category", {}).get("S")
+            result.confidence = _number(item.get("confidence"))
+            pages = _number(item.get("pages"))
+            result.pages = int(pages) if pages is not None else None
+            result.summary = item.get("summary", {}).get("S")
+        elif upload_.doc_id in dead:
+            result.status = "dead-lettered"
+        result.timings = _timings(session, item, upload_.doc_id)
+        documents.append(result)
+    lost = sum(1 for d in documents if d.status == "lost")
+    return Report(documents, watcher.dlq_counts(), lost, elapsed_s)
+
+
+def run_documents(
+    session: LocalSession,
+    files: list[Path],
+    timeout_s: float,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> Report:
+    """Upload, wait, report: the part of `local run` between deploy and teardown."""
+    started = time.monotonic()
+    uploads = upload(session, files)
+    watcher = wait_until_settled(session, uploads, timeout_s, on_progress)
+    report = build_report(session, uploads, watcher, time.monotonic() - started)
+    watcher.release()
+    return report

@@ -1,0 +1,118 @@
+"""One local deployment: emulator started, stack deployed, IAM on, Lambda runtime running.
+
+`docpipe local run`, `local up`, the tests and the benchmark all start one of these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local.deploy import Deployment, EmulatorMocks
+from local.emulator import Credentials, Emulator, create_operator
+from local.runtime import PROJECT_DIR, LambdaRuntime, RuntimeOptions
+from local.topology import Topology, read_topology
+from mockrun import StackRun, run_program
+
+NLTK_BUNDLE = PROJECT_DIR / ".docpipe" / "nltk_data"
+
+
+class DeployError(Exception):
+    """The stack could not be deployed onto the emulator; the message says which resource."""
+
+
+@dataclass
+class SessionOptions:
+    stack: str = "dev"
+    config_overrides: Mapping[str, str] = field(default_factory=dict)
+    runtime: RuntimeOptions = field(default_factory=RuntimeOptions)
+    port: int = 0
+    project_dir: Path = PROJECT_DIR
+
+
+def nltk_bundle() -> Path:
+    """NLTK data for the workers: on Lambda it is a layer at /opt/python, here a local folder."""
+    from packager.nltk_data import bundle
+
+    return bundle(NLTK_BUNDLE)
+
+
+class LocalSession:
+    """Context manager: everything up on enter, everything torn down on exit."""
+
+    def __init__(self, options: SessionOptions | None = None) -> None:
+        self.options = options or SessionOptions()
+        self.emulator = Emulator(self.options.port)
+        self.stack: StackRun | None = None
+        self.deployment = Deployment()
+        self.topology = Topology()
+        self.operator: Credentials | None = None
+        self.runtime: LambdaRuntime | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> LocalSession:
+        self.emulator.start()
+        try:
+            self._deploy()
+            self.operator = create_operator(self.emulator)
+            # From here on every call must be signed by a known principal and allowed by IAM.
+            self.emulator.set_auth(enabled=True)
+            runtime_options = self.options.runtime
+            if runtime_options.nltk_data is None:
+                runtime_options.nltk_data = nltk_bundle()
+            self.runtime = LambdaRuntime(self.emulator, self.topology, runtime_options)
+            self.runtime.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _deploy(self) -> None:
+        mocks = EmulatorMocks(self.emulator)
+        try:
+            self.stack = run_program(
+                self.options.stack,
+                config_overrides=dict(self.options.config_overrides),
+                mocks=mocks,
+                project_dir=self.options.project_dir,
+            )
+        except Exception as exc:
+            errors = "; ".join(mocks.deployment.errors) or str(exc)
+            raise DeployError(f"deploying stack {self.options.stack!r} failed: {errors}") from exc
+        self.deployment = mocks.deployment
+        self.topology = read_topology(self.stack)
+
+    def stop(self) -> None:
+        if self.runtime is not None:
+            self.runtime.stop()
+            self.runtime = None
+        self.emulator.stop()
+
+    def __enter__(self) -> LocalSession:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # -- what callers use -----------------------------------------------------------------------
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        assert self.stack is not None, "start() first"
+        return self.stack.outputs
+
+    def client(self, service: str) -> Any:
+        """A client acting as the operator (allowed everything), like a developer's own keys."""
+        return self.emulator.client(service, self.operator)
+
+    def environment(self) -> dict[str, str]:
+        """What to export to use the emulator with boto3 or the AWS CLI."""
+        assert self.operator is not None
+        return {
+            "AWS_ENDPOINT_URL": self.emulator.endpoint,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            **self.operator.as_env(),
+        }
