@@ -88,6 +88,11 @@ def bucket() -> str:
     return _env("DOCPIPE_BUCKET")
 
 
+def default_bucket() -> str:
+    """The bucket a manual `{"file": key}` event means; only such events need it."""
+    return os.environ.get("DOCPIPE_BUCKET", "")
+
+
 def table() -> str:
     return _env("DOCPIPE_TABLE")
 

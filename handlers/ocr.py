@@ -34,7 +34,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # Direct invocation (console test event, or an S3 event without a queue): no batch to
     # report on, so a bad document raises and the invocation fails visibly.
     try:
-        done = [process_object(ref) for ref in parse_ocr_event(event, config.bucket())]
+        done = [process_object(ref) for ref in parse_ocr_event(event, config.default_bucket())]
     finally:
         runtime.metrics(STAGE).flush_metrics()
     return {"processed": [envelope.to_dict() for envelope in done]}
@@ -48,7 +48,7 @@ def _is_sqs_batch(event: dict[str, Any]) -> bool:
 
 
 def handle_message(body: str) -> None:
-    for ref in parse_ocr_message(body, config.bucket()):
+    for ref in parse_ocr_message(body, config.default_bucket()):
         process_object(ref)
 
 

@@ -1,0 +1,212 @@
+"""Per-function code zips and dependency layers for Lambda, byte-for-byte reproducible.
+
+Code zip `dist/functions/<stage>.zip`: the `handlers/` modules that stage uses, at the root.
+Layer `dist/layers/<stage>.zip`: `python/` with exactly that stage's dependencies, the
+versions and hashes pinned in requirements.lock, as manylinux wheels for Lambda's Python
+3.12 on the configured architecture (plus `python/nltk_data/` for the nltk stages).
+boto3 is not packaged: the Lambda Python runtime provides it.
+
+Reproducible: sorted entries, every timestamp 1980-01-01, fixed permissions, no bytecode,
+no console scripts (their shebang names the build machine's interpreter).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCK = ROOT / "requirements.lock"
+PYTHON_VERSION = "3.12"
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+FILE_MODE = 0o644
+# Lambda's python3.12 runtime is Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels run.
+PLATFORMS = {
+    "arm64": ("manylinux2014_aarch64", "manylinux_2_28_aarch64"),
+    "x86_64": ("manylinux2014_x86_64", "manylinux_2_28_x86_64"),
+}
+PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer", "urllib3", "jmespath-boto"}
+# Trimmed from layers: tests and docs inside packages are never imported at run time.
+PRUNED_DIRS = {"__pycache__", "tests", "test"}
+
+COMMON_MODULES = ("__init__", "config", "envelope", "errors", "runtime")
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    modules: tuple[str, ...]
+    requirements: tuple[str, ...]
+    nltk_data: bool = False
+
+
+STAGES = {
+    stage.name: stage
+    for stage in (
+        Stage(
+            "ocr",
+            (*COMMON_MODULES, "ocr", "ocr_engine"),
+            ("aws-lambda-powertools", "pytesseract", "pypdfium2", "pillow"),
+        ),
+        Stage(
+            "summarize",
+            (*COMMON_MODULES, "summarize", "summarizer", "textio"),
+            ("aws-lambda-powertools", "nltk", "stop-words"),
+            nltk_data=True,
+        ),
+        Stage(
+            "classify",
+            (*COMMON_MODULES, "classify", "classifier", "textio"),
+            ("aws-lambda-powertools", "nltk", "stop-words"),
+            nltk_data=True,
+        ),
+        Stage("sweep", (*COMMON_MODULES, "sweep"), ("aws-lambda-powertools",)),
+    )
+}
+
+
+def normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+# --- deterministic zips ------------------------------------------------------------------
+
+
+def write_zip(path: Path, files: dict[str, Path | bytes]) -> Path:
+    """Zip `archive name -> file or bytes`, sorted, with fixed dates and permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.external_attr = (0o100000 | FILE_MODE) << 16  # regular file, rw-r--r--
+            info.compress_type = zipfile.ZIP_DEFLATED
+            source = files[name]
+            data = source if isinstance(source, bytes) else source.read_bytes()
+            archive.writestr(info, data, compresslevel=9)
+    return path
+
+
+def tree_files(root: Path, prefix: str) -> dict[str, Path]:
+    """Every regular file under `root`, named `prefix/relative/path`, pruned dirs skipped."""
+    files = {}
+    for path in root.rglob("*"):
+        relative = path.relative_to(root)
+        if path.is_file() and not PRUNED_DIRS & set(relative.parts[:-1]):
+            files[f"{prefix}/{relative.as_posix()}"] = path
+    return files
+
+
+# --- code zips ---------------------------------------------------------------------------
+
+
+def build_function(stage: Stage, dist: Path) -> Path:
+    handlers = ROOT / "handlers"
+    files = {f"handlers/{m}.py": handlers / f"{m}.py" for m in stage.modules}
+    return write_zip(dist / "functions" / f"{stage.name}.zip", files)
+
+
+# --- layers ------------------------------------------------------------------------------
+
+
+def target_environment(arch: str) -> dict[str, str]:
+    """Marker values of Lambda's runtime, to decide which dependencies apply there."""
+    return {
+        "python_version": PYTHON_VERSION,
+        "python_full_version": f"{PYTHON_VERSION}.0",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "platform_machine": "aarch64" if arch == "arm64" else "x86_64",
+        "os_name": "posix",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "extra": "",
+    }
+
+
+def dependency_closure(roots: Iterable[str], arch: str) -> list[str]:
+    """The roots and everything they need on Lambda, from installed metadata, sorted."""
+    from packaging.requirements import Requirement
+
+    environment = target_environment(arch)
+    seen: set[str] = set()
+    pending = [normalise(r) for r in roots]
+    while pending:
+        name = pending.pop()
+        if name in seen or name in PROVIDED_BY_RUNTIME:
+            continue
+        seen.add(name)
+        for line in metadata.requires(name) or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate(environment):
+                pending.append(normalise(requirement.name))
+    return sorted(seen)
+
+
+def locked_requirements(names: Iterable[str], lock: Path = LOCK) -> str:
+    """The lock's entries (pin and every hash) for `names`, as a requirements file."""
+    blocks: dict[str, str] = {}
+    current: list[str] = []
+    for line in lock.read_text().splitlines():
+        if line and not line.startswith((" ", "#")):
+            current = [line]
+            blocks[normalise(line.split("==")[0])] = ""
+        if current is not None and line.startswith(("    --hash", " ")) and "--hash" in line:
+            current.append(line)
+        if current and not line.endswith("\\"):
+            blocks[normalise(current[0].split("==")[0])] = "\n".join(current).rstrip(" \\")
+            current = []
+    missing = [n for n in names if not blocks.get(n)]
+    if missing:
+        raise ValueError(f"not pinned in {lock.name}: {', '.join(missing)}")
+    return "\n".join(blocks[n] for n in names) + "\n"
+
+
+def install_layer_packages(stage: Stage, arch: str, target: Path) -> None:
+    names = dependency_closure(stage.requirements, arch)
+    with tempfile.TemporaryDirectory(prefix="docpipe-req-") as tmp:
+        requirements = Path(tmp) / "requirements.txt"
+        requirements.write_text(locked_requirements(names))
+        command = [
+            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            "--no-deps", "--no-compile", "--require-hashes", "--only-binary=:all:",
+            "--implementation", "cp", "--python-version", PYTHON_VERSION,
+            "--target", str(target), "-r", str(requirements),
+        ]  # fmt: skip
+        for platform in PLATFORMS[arch]:
+            command += ["--platform", platform]
+        subprocess.run(command, check=True)
+    shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: not importable
+
+
+def build_layer(stage: Stage, arch: str, dist: Path) -> Path:
+    with tempfile.TemporaryDirectory(prefix=f"docpipe-layer-{stage.name}-") as tmp:
+        site = Path(tmp) / "python"
+        install_layer_packages(stage, arch, site)
+        if stage.nltk_data:
+            from packager.nltk_data import bundle
+
+            bundle(site / "nltk_data")
+        return write_zip(dist / "layers" / f"{stage.name}.zip", tree_files(site, "python"))
+
+
+def build(stages: Iterable[str], arch: str, dist: Path, layers: bool = True) -> list[Path]:
+    built = []
+    for name in stages:
+        stage = STAGES[name]
+        built.append(build_function(stage, dist))
+        if layers:
+            built.append(build_layer(stage, arch, dist))
+    return built
+
+
+def unzipped_size(path: Path) -> int:
+    with zipfile.ZipFile(path) as archive:
+        return sum(info.file_size for info in archive.infolist())
