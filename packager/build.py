@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -80,7 +80,7 @@ def normalise(name: str) -> str:
 # --- deterministic zips ------------------------------------------------------------------
 
 
-def write_zip(path: Path, files: dict[str, Path | bytes]) -> Path:
+def write_zip(path: Path, files: Mapping[str, Path | bytes]) -> Path:
     """Zip `archive name -> file or bytes`, sorted, with fixed dates and permissions."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:

@@ -63,7 +63,8 @@ def test_code_zip_is_self_sufficient(tmp_path: Path, stage: str) -> None:
     script = (
         f"import sys, json; sys.path.insert(0, {str(task)!r})\n"
         f"import handlers.{stage}\n" + (f"import handlers.{pure}\n" if pure else "") +
-        "print(json.dumps([m.__file__ for n, m in sys.modules.items() if n.startswith('handlers')]))"
+        "names = [n for n in sys.modules if n.startswith('handlers')]\n"
+        "print(json.dumps([sys.modules[n].__file__ for n in names]))"
     )  # fmt: skip
 
     # WHEN its handler and pure logic are imported THEN every module came from the zip
