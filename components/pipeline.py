@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components import iam
+from components import iam, queue_function
 from components.document_store import DocumentStore
 from components.queue_function import QueueFunction, QueueFunctionArgs
 from components.results_table import ResultsTable
@@ -173,6 +173,7 @@ def validate(name: str, args: DocumentPipelineArgs) -> dict[str, Any]:
     if not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
         problems.add("classify_threshold", f"must be between 0 and 1, got {threshold!r}")
     _check_ocr_runtime(problems, s)
+    _check_stages(problems, name, s)
     _check_artifacts(problems, s)
     for key in ("sweep_min_age_minutes", "sweep_max_per_run"):
         if not isinstance(s[key], int) or s[key] < 1:
@@ -193,6 +194,22 @@ def _check_categories(problems: Problems, categories: Sequence[Mapping[str, Any]
             problems.add("categories", f"category {index} has no name")
         if not category.get("keywords"):
             problems.add("categories", f"category {category.get('name', index)!r} has no keywords")
+
+
+def _check_stages(problems: Problems, name: str, s: Mapping[str, Any]) -> None:
+    """Each stage's QueueFunction settings, checked now: a bad stage must fail before the
+    first child registers, not after the stages created before it."""
+    for stage, settings in stage_settings(s.get("stages")).items():
+        args: dict[str, Any] = {
+            **settings,
+            "architecture": s["architecture"],
+            "log_retention_days": s["log_retention_days"],
+            "code": pulumi.AssetArchive({}),  # placeholders: packaging is checked below
+            "handler": f"handlers.{stage}.lambda_handler",
+        }
+        _, stage_problems = queue_function.check(f"{name}-{stage}", args)  # type: ignore[arg-type]
+        for message in stage_problems.messages:
+            problems.messages.append(f"stages.{stage}.{message}")
 
 
 def _check_ocr_runtime(problems: Problems, s: Mapping[str, Any]) -> None:

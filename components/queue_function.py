@@ -191,8 +191,9 @@ def _settings(args: QueueFunctionArgs) -> dict[str, Any]:
     return settings
 
 
-def validate(name: str, args: QueueFunctionArgs) -> dict[str, Any]:
-    """Every problem with `args`, raised as one ValueError; else the effective settings."""
+def check(name: str, args: QueueFunctionArgs) -> tuple[dict[str, Any], Problems]:
+    """The effective settings and every problem with `args` (DocumentPipeline checks its
+    stages with this before creating anything)."""
     settings = _settings(args)
     problems = Problems("QueueFunction", name)
     _check_packaging(problems, settings)
@@ -202,6 +203,12 @@ def validate(name: str, args: QueueFunctionArgs) -> dict[str, Any]:
     for statement_name, statement in (settings.get("policy_statements") or {}).items():
         for message in iam.statement_problems(statement_name, statement):
             problems.add("policy_statements", message)
+    return settings, problems
+
+
+def validate(name: str, args: QueueFunctionArgs) -> dict[str, Any]:
+    """Every problem with `args`, raised as one ValueError; else the effective settings."""
+    settings, problems = check(name, args)
     problems.raise_if_any()
     return settings
 

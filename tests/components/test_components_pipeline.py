@@ -1,0 +1,138 @@
+"""DocumentPipeline: wiring options and every validation error, before anything registers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from component_helpers import build, counts
+
+from components import DocumentPipeline, DocumentPipelineArgs
+from mockrun import CapturingMonitor
+
+OFFLINE: dict[str, Any] = {"require_artifacts": False, "require_ocr_runtime": False}
+LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:tesseract:7"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/docpipe-ocr:1"
+
+
+def pipeline(monitor: CapturingMonitor, **args: Any) -> CapturingMonitor:
+    full: DocumentPipelineArgs = {**OFFLINE, **args}  # type: ignore[typeddict-item]
+    return build(monitor, lambda: DocumentPipeline("dp", full))
+
+
+def problems(monitor: CapturingMonitor, **args: Any) -> list[str]:
+    with pytest.raises(ValueError) as raised:
+        pipeline(monitor, **args)
+    lines = str(raised.value).splitlines()
+    assert lines[0] == "DocumentPipeline 'dp' has invalid arguments:"
+    assert monitor.registrations == []
+    return lines[1:]
+
+
+def test_ocr_from_a_tesseract_layer(monitor: CapturingMonitor) -> None:
+    pipeline(monitor, ocr_layer_arn=LAYER)
+    layers = monitor.named("dp-ocr-function").inputs["layers"]
+    assert layers == [monitor.named("dp-ocr-deps").state["arn"], LAYER]
+
+
+def test_ocr_from_a_container_image(monitor: CapturingMonitor) -> None:
+    pipeline(monitor, ocr_image_uri=IMAGE)
+    function = monitor.named("dp-ocr-function").inputs
+    assert (function["packageType"], function["imageUri"]) == ("Image", IMAGE)
+    assert function["imageConfig"] == {"commands": ["handlers.ocr.lambda_handler"]}
+    assert counts(monitor)["aws:lambda/layerVersion:LayerVersion"] == 3  # no ocr deps layer
+
+
+def test_contract_environment_wins_over_stage_environment(monitor: CapturingMonitor) -> None:
+    pipeline(monitor, stages={"ocr": {"environment": {"DOCPIPE_STAGE": "evil", "EXTRA": "1"}}})
+    env = monitor.named("dp-ocr-function").inputs["environment"]["variables"]
+    assert (env["DOCPIPE_STAGE"], env["EXTRA"]) == ("ocr", "1")
+
+
+def test_stage_overrides_win_over_stage_defaults(monitor: CapturingMonitor) -> None:
+    pipeline(
+        monitor, stages={"summarize": {"timeout": 100, "batching_window": 4, "batch_size": 25}}
+    )
+    assert monitor.named("dp-summarize-queue").inputs["visibilityTimeoutSeconds"] == 604
+    trigger = monitor.named("dp-summarize-trigger").inputs
+    assert (trigger["batchSize"], trigger["maximumBatchingWindowInSeconds"]) == (25, 4)
+    assert monitor.named("dp-ocr-trigger").inputs["batchSize"] == 1  # untouched stage
+
+
+def test_categories_and_threshold_reach_classify(monitor: CapturingMonitor) -> None:
+    categories = [{"name": "memo", "keywords": ["memo"], "examples": ["Memo: lunch"]}]
+    pipeline(monitor, categories=categories, classify_threshold=0.5, ocr_language="deu")
+    env = monitor.named("dp-classify-function").inputs["environment"]["variables"]
+    assert json.loads(env["CLASSIFY_CATEGORIES"]) == categories
+    assert env["CLASSIFY_THRESHOLD"] == "0.5"
+    ocr_env = monitor.named("dp-ocr-function").inputs["environment"]["variables"]
+    assert ocr_env["OCR_LANGUAGE"] == "deu"
+
+
+def test_outputs_by_stage(monitor: CapturingMonitor) -> None:
+    pipeline(monitor)
+    outputs = monitor.named("dp").outputs
+    assert outputs["queue_urls"] == {
+        stage: monitor.named(f"dp-{stage}-queue").state["url"]
+        for stage in ("ocr", "summarize", "classify", "sweep")
+    }
+    assert outputs["bucket_name"] == "dp-test-123456789012-us-east-1"
+    assert "alarm_topic_arn" not in outputs
+
+
+def test_artifacts_found_in_build_dir(monitor: CapturingMonitor, tmp_path: Path) -> None:
+    for kind in ("functions", "layers"):
+        (tmp_path / kind).mkdir()
+        for stage in ("ocr", "summarize", "classify", "sweep"):
+            (tmp_path / kind / f"{stage}.zip").write_bytes(b"PK")
+    pipeline(monitor, build_dir=str(tmp_path), require_artifacts=True)
+    code = monitor.named("dp-sweep-function").inputs["code"]
+    assert code.path == str(tmp_path / "functions" / "sweep.zip")
+
+
+def test_missing_artifacts_say_to_run_make_build(monitor: CapturingMonitor, tmp_path: Path) -> None:
+    found = problems(monitor, build_dir=str(tmp_path), require_artifacts=True, ocr_image_uri=IMAGE)
+    missing = [
+        str(tmp_path / kind / f"{stage}.zip")
+        for stage in ("summarize", "classify", "sweep")
+        for kind in ("functions", "layers")
+    ]
+    assert found == [f"  - build_dir: missing {missing}: run `make build` first"]
+
+
+def test_a_real_deployment_needs_tesseract(monitor: CapturingMonitor) -> None:
+    assert problems(monitor, require_ocr_runtime=True) == [
+        "  - ocr_layer_arn: the OCR function needs tesseract: set ocr_layer_arn (stack config "
+        "docpipe:ocrLayerArn, a layer version ARN) or ocr_image_uri (docpipe:ocrImageUri, a "
+        "container image URI)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"stages": {"ocrr": {}}},
+         "stages: unknown stages ['ocrr']; expected ['ocr', 'summarize', 'classify', 'sweep']"),
+        ({"stages": {"ocr": {"batch_size": 11}}},
+         "stages.ocr.batch_size: 11 above 10 needs batching_window of at least 1 s"),
+        ({"stages": {"sweep": {"timeout": 60, "max_concurrency": 4, "reserved_concurrency": 3}}},
+         "stages.sweep.max_concurrency: 4 is above reserved_concurrency 3: the mapping would "
+         "be throttled"),
+        ({"categories": []}, "categories: needs at least one category"),
+        ({"categories": [{"name": "a", "keywords": ["x"], "examples": []}] * 2},
+         "categories: duplicate names ['a']"),
+        ({"categories": [{"name": "a", "keywords": [], "examples": []}]},
+         "categories: category 'a' has no keywords"),
+        ({"classify_threshold": 1.5}, "classify_threshold: must be between 0 and 1, got 1.5"),
+        ({"ocr_layer_arn": LAYER, "ocr_image_uri": IMAGE},
+         "ocr_layer_arn: ocr_layer_arn and ocr_image_uri exclude each other"),
+        ({"sweep_max_per_run": 0}, "sweep_max_per_run: must be a positive integer, got 0"),
+        ({"log_retention_days": 8},
+         "stages.ocr.log_retention_days: must be one of [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, "
+         "180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]"),
+    ],
+)  # fmt: skip
+def test_validation(monitor: CapturingMonitor, args: dict[str, Any], message: str) -> None:
+    assert f"  - {message}" in problems(monitor, **args)
