@@ -133,9 +133,11 @@ def _stack_request(resources: Sequence[GateResource]) -> proto.AnalyzeStackReque
     )
 
 
-def _servicer(settings: Mapping[str, PolicySettings]) -> _PolicyAnalyzerServicer:
+def _servicer(
+    policies: Sequence[Policy], settings: Mapping[str, PolicySettings]
+) -> _PolicyAnalyzerServicer:
     servicer = _PolicyAnalyzerServicer(
-        PACK_NAME, PACK_VERSION, list(POLICIES), EnforcementLevel.MANDATORY
+        PACK_NAME, PACK_VERSION, list(policies), EnforcementLevel.MANDATORY
     )
     policy_config = {}
     for name, setting in settings.items():
@@ -185,10 +187,14 @@ def _finding(
     )
 
 
-def evaluate(model: GateModel, policy_config: Mapping[str, Any] | None = None) -> GateResult:
+def evaluate(
+    model: GateModel,
+    policy_config: Mapping[str, Any] | None = None,
+    policies: Sequence[Policy] = POLICIES,
+) -> GateResult:
     """Run every resource policy on each resource's inputs and every stack policy on outputs."""
-    settings = resolve(POLICIES, policy_config)
-    servicer = _servicer(settings)
+    settings = resolve(policies, policy_config)
+    servicer = _servicer(policies, settings)
     by_urn = {r.urn: r for r in model.resources}
     findings: list[Finding] = []
     not_applicable: list[str] = []
@@ -202,7 +208,7 @@ def evaluate(model: GateModel, policy_config: Mapping[str, Any] | None = None) -
     return GateResult(
         stack=model.stack,
         findings=findings,
-        policies=list(POLICIES),
+        policies=list(policies),
         resources=len(model.resources),
         not_applicable=not_applicable,
     )

@@ -250,3 +250,45 @@ def test_policy_named() -> None:
     assert policy_named("sqs-encrypted").name == "sqs-encrypted"
     with pytest.raises(KeyError):
         policy_named("nope")
+
+
+def test_stack_policies_see_outputs_parents_dependencies_and_property_dependencies() -> None:
+    from pulumi_policy import EnforcementLevel, StackValidationPolicy
+
+    seen: dict[str, Any] = {}
+
+    def probe(args: Any, report: Any) -> None:
+        for r in args.resources:
+            seen[r.name] = {
+                "props": dict(r.props),
+                "parent": r.parent.name if r.parent else None,
+                "dependencies": [d.name for d in r.dependencies],
+                "property_dependencies": {
+                    k: [d.name for d in v] for k, v in r.property_dependencies.items()
+                },
+            }
+
+    component = resource("docpipe:index:QueueFunction", "stage", {})
+    work = resource(
+        t.QUEUE,
+        "work",
+        {"visibilityTimeoutSeconds": 60.0},
+        outputs={"visibilityTimeoutSeconds": 60.0, "arn": "arn:q"},
+    )
+    work.parent = component.urn
+    policy = resource(t.QUEUE_POLICY, "qp", {"policy": "{}"}, deps={"queueUrl": [work]})
+    probe_policy = StackValidationPolicy(
+        "probe",
+        "records what stack policies see",
+        probe,
+        enforcement_level=EnforcementLevel.ADVISORY,
+    )
+    evaluate(model(component, work, policy), policies=[probe_policy])
+    assert seen["work"] == {
+        "props": {"visibilityTimeoutSeconds": 60.0, "arn": "arn:q"},
+        "parent": "stage",
+        "dependencies": [],
+        "property_dependencies": {},
+    }
+    assert seen["qp"]["property_dependencies"] == {"queueUrl": ["work"]}
+    assert seen["qp"]["dependencies"] == ["work"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE as UNKNOWN
 
 from cli import check
 from mockrun import run_program
@@ -538,3 +539,39 @@ def test_policy_config_overrides_apply_to_the_real_stack(
         ("lambda-timeout-bounded", "docpipe-ocr-function", "mandatory"),
         ("scheduler-target-retry-and-dlq", "docpipe-sweep-schedule-schedule", "advisory"),
     ]
+
+
+# -- unknown values, as in a first `pulumi preview` -------------------------------------------
+
+
+def as_first_preview(model: GateModel) -> GateModel:
+    """What the engine knows before anything exists: an input built from another resource's
+    output is unknown, and so is every output the provider computes."""
+    for resource in model.resources:
+        for prop, deps in resource.property_dependencies.items():
+            if deps and prop in resource.inputs:
+                resource.inputs[prop] = UNKNOWN
+        computed = set(resource.outputs) - set(resource.inputs)
+        resource.outputs = {**resource.inputs, **dict.fromkeys(computed, UNKNOWN)}
+    return model
+
+
+def everything_unknown(model: GateModel) -> GateModel:
+    for resource in model.resources:
+        resource.inputs = dict.fromkeys(resource.inputs, UNKNOWN)
+        resource.outputs = dict.fromkeys(resource.outputs, UNKNOWN)
+    return model
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("blank", [as_first_preview, everything_unknown])
+def test_unknown_values_are_reported_as_cannot_check_never_as_failures(
+    stacks: Stacks, stack: str, blank: Callable[[GateModel], GateModel]
+) -> None:
+    result = evaluate(blank(stacks.model(stack)))
+    unexplained = mandatory(result) - KNOWN_FINDINGS
+    assert unexplained == set()
+    cannot = [f for f in result.findings if f.cannot_check]
+    assert cannot, "a preview with unknown values must say what it could not check"
+    assert {f.level for f in cannot} == {"advisory"}
+    assert all(f.message.startswith("cannot check: ") for f in cannot)
