@@ -315,6 +315,7 @@ class DocumentPipeline(pulumi.ComponentResource):
             _without_none(
                 {
                     "queue_arn": self.stages["sweep"].queue_arn,
+                    "dead_letter_queue_arn": self.stages["sweep"].dlq_arn,
                     "schedule_expression": s["sweep_schedule"],
                     "message": json.dumps(SWEEP_MESSAGE),
                     "description": "Re-enqueue uploads that have no result yet",

@@ -40,6 +40,9 @@ class ScheduledTriggerArgs(TypedDict, total=False):
     """Delivery retries, 0 to 185. Default 5."""
     maximum_event_age_seconds: pulumi.Input[int]
     """Give up delivering a tick after this age, 60 to 86400. Default 3600."""
+    dead_letter_queue_arn: pulumi.Input[str]
+    """Queue that receives ticks Scheduler could not deliver after its retries (sent with the
+    schedule's role). Default: none, a failed tick is dropped."""
     kms_key_arn: pulumi.Input[str]
     """The queue's customer-managed KMS key, if any: the role may then encrypt with it."""
     tags: pulumi.Input[Mapping[str, pulumi.Input[str]]]
@@ -130,6 +133,14 @@ class ScheduledTrigger(pulumi.ComponentResource):
     @staticmethod
     def policy_statements(s: Mapping[str, Any]) -> list[Any]:
         statements = [iam.statement("send-to-queue", ["sqs:SendMessage"], [s["queue_arn"]])]
+        if s.get("dead_letter_queue_arn") is not None:
+            # Scheduler writes undeliverable ticks to the DLQ with the schedule's role.
+            # https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html
+            statements.append(
+                iam.statement(
+                    "send-to-dead-letter-queue", ["sqs:SendMessage"], [s["dead_letter_queue_arn"]]
+                )
+            )
         if s.get("kms_key_arn") is not None:
             statements.append(
                 iam.statement(
@@ -139,7 +150,7 @@ class ScheduledTrigger(pulumi.ComponentResource):
         return statements
 
     def _target(self, s: Mapping[str, Any]) -> Any:
-        return {
+        target: dict[str, Any] = {
             "arn": s["queue_arn"],
             "role_arn": self.role.arn,
             "input": s["message"],
@@ -148,6 +159,9 @@ class ScheduledTrigger(pulumi.ComponentResource):
                 "maximum_event_age_in_seconds": s["maximum_event_age_seconds"],
             },
         }
+        if s.get("dead_letter_queue_arn") is not None:
+            target["dead_letter_config"] = {"arn": s["dead_letter_queue_arn"]}
+        return target
 
     @staticmethod
     def _optional(s: Mapping[str, Any]) -> dict[str, Any]:

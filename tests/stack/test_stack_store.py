@@ -183,6 +183,7 @@ def test_sweep_schedule_sends_to_the_sweep_queue_with_a_scoped_role(stack: str) 
     schedule = run.named("docpipe-sweep-schedule-schedule")
     role = run.named("docpipe-sweep-schedule-role")
     sweep_queue = run.named("docpipe-sweep-queue").state["arn"]
+    sweep_dlq = run.named("docpipe-sweep-dlq").state["arn"]
     assert schedule.inputs["scheduleExpression"] == "rate(15 minutes)"
     assert schedule.inputs["flexibleTimeWindow"] == {"mode": "OFF"}
     assert schedule.inputs["target"] == {
@@ -190,6 +191,7 @@ def test_sweep_schedule_sends_to_the_sweep_queue_with_a_scoped_role(stack: str) 
         "roleArn": role.state["arn"],
         "input": '{"version": 1, "kind": "sweep"}',
         "retryPolicy": {"maximumRetryAttempts": 5, "maximumEventAgeInSeconds": 3600},
+        "deadLetterConfig": {"arn": sweep_dlq},
     }
     role_policy = run.named("docpipe-sweep-schedule-role-policy")
     assert role_policy.urn in schedule.dependencies
@@ -201,7 +203,13 @@ def test_sweep_schedule_sends_to_the_sweep_queue_with_a_scoped_role(stack: str) 
                 "Effect": "Allow",
                 "Action": ["sqs:SendMessage"],
                 "Resource": [sweep_queue],
-            }
+            },
+            {
+                "Sid": "SendToDeadLetterQueue",
+                "Effect": "Allow",
+                "Action": ["sqs:SendMessage"],
+                "Resource": [sweep_dlq],
+            },
         ],
     }
     assert json.loads(role.inputs["assumeRolePolicy"])["Statement"] == [
