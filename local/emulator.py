@@ -118,7 +118,10 @@ class Emulator:
 
     def client(self, service: str, credentials: Credentials | None = None) -> Any:
         keys: dict[str, Any] = credentials.as_boto() if credentials else BOOTSTRAP_CREDENTIALS
-        return boto3.client(
+        make_client: Any = (
+            boto3.client
+        )  # service is a plain str: the stubs' overloads want literals
+        return make_client(
             service,
             endpoint_url=self.endpoint,
             region_name=REGION,

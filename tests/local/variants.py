@@ -45,7 +45,7 @@ def record_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def write_outside_role(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Writes to S3, which its role does not allow: AccessDenied fails the whole batch."""
     s3 = boto3.client("s3")
-    for record in event["Records"]:
+    for _record in event["Records"]:
         s3.put_object(Bucket=os.environ["DOCPIPE_BUCKET"], Key="summaries/rogue.txt", Body=b"x")
     return {"batchItemFailures": []}
 

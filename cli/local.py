@@ -1,0 +1,248 @@
+"""`docpipe local`: the pipeline on an embedded AWS emulator (docs/local-mode.md).
+
+run PATH...   deploy, push the documents through the real handlers, report, tear down
+up / down     keep a deployment running in the background / stop it
+send          send the manual test event {"file": KEY} to the running deployment
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+STAGE_LABELS = {"ocr": "ocr", "summarize": "sum", "classify": "cls"}
+SUMMARY_CHARS = 60
+
+
+def register(subparsers: Any) -> None:
+    local = subparsers.add_parser(
+        "local", help="run the pipeline on an embedded AWS emulator, no AWS account needed"
+    )
+    commands = local.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
+    _register_run(commands)
+    _register_up(commands)
+    down = commands.add_parser("down", help="stop the deployment started by `local up`")
+    down.set_defaults(run=run_down)
+    send = commands.add_parser("send", help="send the manual test event to the OCR queue")
+    send.add_argument("--file", required=True, help="object key, e.g. incoming/x.pdf")
+    send.set_defaults(run=run_send)
+
+
+def _add_session_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", default="dev", help="stack to deploy (default: dev)")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a stack config value (repeatable), e.g. stages='{\"ocr\":{...}}'",
+    )
+    parser.add_argument(
+        "--max-workers",
+        type=int,
+        default=None,
+        help="worker processes per function at most (default 4; the mapping's limit applies)",
+    )
+    parser.add_argument(
+        "--schedule-interval",
+        type=float,
+        default=60.0,
+        help="seconds between local schedule ticks (0: never)",
+    )
+
+
+def _register_run(commands: Any) -> None:
+    run = commands.add_parser("run", help="deploy, process documents, report, tear down")
+    run.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or directories")
+    _add_session_options(run)
+    run.add_argument("--json", action="store_true", help="print one JSON object")
+    run.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds to wait for results (default 600)"
+    )
+    run.set_defaults(run=run_local)
+
+
+def _register_up(commands: Any) -> None:
+    up = commands.add_parser("up", help="deploy and keep the emulator and workers running")
+    _add_session_options(up)
+    up.add_argument("--foreground", action="store_true", help="run in this process until ^C")
+    up.set_defaults(run=run_up)
+
+
+def _session_options(args: argparse.Namespace) -> Any:
+    from local.runtime import RuntimeOptions
+    from local.session import SessionOptions
+
+    overrides = {}
+    for pair in args.config:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--config expects KEY=VALUE, got {pair!r}")
+        overrides[key] = value
+    runtime = RuntimeOptions(schedule_interval_s=args.schedule_interval)
+    if args.max_workers:
+        runtime.local_concurrency = args.max_workers
+    return SessionOptions(stack=args.stack, config_overrides=overrides, runtime=runtime)
+
+
+# -- run --------------------------------------------------------------------------------------
+
+
+def run_local(args: argparse.Namespace) -> int:
+    from local.run import document_files, run_documents
+    from local.session import DeployError, LocalSession
+
+    err = Console(stderr=True)
+    try:
+        files = document_files(args.paths)
+    except FileNotFoundError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return 2
+    if not files:
+        err.print("[red]error:[/] no documents found (png, jpg, tiff, pdf)")
+        return 2
+    try:
+        with err.status("starting the emulator and deploying the stack..."):
+            session = LocalSession(_session_options(args)).start()
+    except DeployError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return 2
+    try:
+        for note in session.deployment.notes:
+            err.print(f"[yellow]note:[/] {note}")
+        with _progress_display(err) as on_progress:
+            report = run_documents(session, files, args.timeout, on_progress)
+    finally:
+        with err.status("tearing down..."):
+            session.stop()
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_report(report)
+    return 0 if report.lost == 0 else 1
+
+
+class _progress_display:
+    """A rich progress bar fed by `local.run.Progress` ticks (on stderr: --json stays clean)."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]settled"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task = self.progress.add_task("documents", total=None, detail="")
+
+    def __enter__(self) -> Any:
+        self.progress.start()
+        return self.update
+
+    def __exit__(self, *_exc: object) -> None:
+        self.progress.stop()
+
+    def update(self, tick: Any) -> None:
+        invoked = " ".join(f"{stage}:{n}" for stage, n in tick.invocations.items())
+        detail = f"invocations {invoked}  dead-lettered {tick.dead_lettered}"
+        self.progress.update(self.task, completed=tick.settled, total=tick.total, detail=detail)
+
+
+def _format_timings(timings: dict[str, float]) -> str:
+    return " ".join(
+        f"{STAGE_LABELS.get(stage, stage)} {seconds:.2f}s" for stage, seconds in timings.items()
+    )
+
+
+def _print_report(report: Any) -> None:
+    # Piped output gets 80 columns by default: too narrow for one row per document.
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    table = Table(title="docpipe local run", show_lines=False)
+    for column in ("document", "status", "category", "confidence", "pages"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("summary", no_wrap=True, overflow="ellipsis", max_width=SUMMARY_CHARS)
+    table.add_column("time per stage", no_wrap=True)
+    for doc in report.documents:
+        style = {"done": "green", "dead-lettered": "yellow"}.get(doc.status, "red")
+        summary = (doc.summary or "").replace("\n", " ")
+        table.add_row(
+            Path(doc.source).name,
+            f"[{style}]{doc.status}[/]",
+            doc.category or "-",
+            f"{doc.confidence:.2f}" if doc.confidence is not None else "-",
+            str(doc.pages) if doc.pages is not None else "-",
+            summary[:SUMMARY_CHARS] + ("..." if len(summary) > SUMMARY_CHARS else ""),
+            _format_timings(doc.timings),
+        )
+    console.print(table)
+    dlq = ", ".join(f"{stage} {n}" for stage, n in report.dlq.items() if n) or "none"
+    console.print(
+        f"{len(report.documents)} documents in {report.elapsed_s:.1f} s; "
+        f"dead letters: {dlq}; lost: {report.lost}"
+    )
+
+
+# -- up / down / send -----------------------------------------------------------------------
+
+
+def run_up(args: argparse.Namespace) -> int:
+    from local.state import StateError, serve, start_detached
+
+    if args.foreground:
+        return serve(_session_options(args))
+    forwarded = ["--stack", args.stack, "--schedule-interval", str(args.schedule_interval)]
+    for pair in args.config:
+        forwarded += ["--config", pair]
+    if args.max_workers:
+        forwarded += ["--max-workers", str(args.max_workers)]
+    try:
+        state = start_detached(forwarded)
+    except StateError as exc:
+        Console(stderr=True).print(f"[red]error:[/] {exc}")
+        return 1
+    print(f"docpipe local is up (pid {state.pid}), stack {state.stack}")
+    print(f"endpoint: {state.endpoint}")
+    print(f"bucket:   {state.outputs['bucket_name']}  (upload under incoming/)")
+    print(f"table:    {state.outputs['table_name']}")
+    print(f"logs:     {state.log_dir}")
+    print("\n# use with boto3 or the AWS CLI:")
+    for key, value in state.environment.items():
+        print(f"export {key}={shlex.quote(value)}")
+    bucket = state.outputs["bucket_name"]
+    print(f"\n# e.g. aws s3 cp samples/x.pdf s3://{bucket}/incoming/x.pdf")
+    print("# stop it with: docpipe local down")
+    return 0
+
+
+def run_down(_args: argparse.Namespace) -> int:
+    from local.state import StateError, stop_running
+
+    try:
+        pid = stop_running()
+    except StateError as exc:
+        Console(stderr=True).print(f"[red]error:[/] {exc}")
+        return 1
+    print(f"docpipe local stopped (pid {pid})")
+    return 0
+
+
+def run_send(args: argparse.Namespace) -> int:
+    from local.state import StateError, send_manual_event
+
+    try:
+        message_id = send_manual_event(args.file)
+    except StateError as exc:
+        Console(stderr=True).print(f"[red]error:[/] {exc}")
+        return 1
+    print(f"sent {{'file': {args.file!r}}} to the OCR queue (message {message_id})")
+    return 0
