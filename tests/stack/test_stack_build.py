@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
 from stack_helpers import STAGES, stack_run
 
-from mockrun import StackRun
+from mockrun import PROJECT_DIR, StackRun
 
 COMMON = {
     "docpipe:index:DocumentPipeline": 1,
@@ -87,3 +88,13 @@ def test_stack_outputs_follow_the_runtime_contract(stack: str) -> None:
     if stack == "prod":
         expected["alarm_topic_arn"] = run.named("docpipe-alarms").state["arn"]
     assert run.outputs == expected
+
+
+def test_documented_resource_counts_match_the_stacks() -> None:
+    text = (PROJECT_DIR / "docs" / "components.md").read_text()
+    rows = re.findall(r"^\| `([^`]+)` \| (\d+) \| (\d+) \|$", text, re.M)
+    documented = {
+        stack: Counter({token: int(row[i]) for token, *row in rows if int(row[i])})
+        for i, stack in enumerate(("dev", "prod"))
+    }
+    assert documented == {stack: stack_run(stack).count_by_type() for stack in ("dev", "prod")}
