@@ -1,4 +1,8 @@
-"""A minimal stack for local mode's own tests: bucket -> queue (+DLQ) -> function -> table."""
+"""A minimal stack for local mode's own tests: bucket -> queue (+DLQ) -> function -> table.
+
+Copied as `__main__.py` into a temporary project by the tests (a second `__main__.py` in the
+repository would clash with the stack's for mypy).
+"""
 
 import json
 

@@ -1,0 +1,151 @@
+"""Lambda's SQS rules and the emulator patches, each checked on its own (fast)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from local.deploy import _is_tls_only_deny, _pascal, _queue_attributes
+from local.moto_patches import _single_table_name, dynamodb_table_arn, iam_action
+from local.runtime import Invocation, doc_id_of, failed_message_ids, lambda_record
+
+IDS = ["m1", "m2", "m3"]
+
+
+# -- partial batch responses (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html)
+
+
+def test_an_error_fails_the_whole_batch() -> None:
+    failed = Invocation(ok=False, error={"type": "ValueError", "message": "boom"})
+    assert failed_message_ids(failed, IDS, report_failures=True) == IDS
+
+
+def test_without_report_batch_item_failures_a_success_deletes_everything() -> None:
+    result = {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+    assert failed_message_ids(Invocation(ok=True, result=result), IDS, False) == []
+
+
+def test_named_failures_stay_and_the_others_are_deleted() -> None:
+    result = {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+    assert failed_message_ids(Invocation(ok=True, result=result), IDS, True) == ["m2"]
+
+
+@pytest.mark.parametrize("result", [None, {}, {"batchItemFailures": []}, "ok"])
+def test_an_empty_or_missing_failure_list_deletes_everything(result: object) -> None:
+    assert failed_message_ids(Invocation(ok=True, result=result), IDS, True) == []
+
+
+@pytest.mark.parametrize(
+    "failures",
+    [[{"itemIdentifier": "not-in-batch"}], [{"itemIdentifier": ""}], [{}], "m1"],
+)
+def test_an_invalid_failure_list_fails_the_whole_batch(failures: object) -> None:
+    result = {"batchItemFailures": failures}
+    assert failed_message_ids(Invocation(ok=True, result=result), IDS, True) == IDS
+
+
+def test_lambda_record_has_lambdas_shape() -> None:
+    message = {
+        "MessageId": "m1",
+        "ReceiptHandle": "rh",
+        "Body": "{}",
+        "MD5OfBody": "99914b932bd37a50b983c5e7c90ae93b",
+        "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"},
+        "MessageAttributes": {"kind": {"DataType": "String", "StringValue": "x"}},
+    }
+    record = lambda_record(message, "arn:aws:sqs:us-east-1:123456789012:q")
+    assert record == {
+        "messageId": "m1",
+        "receiptHandle": "rh",
+        "body": "{}",
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"},
+        "messageAttributes": {
+            "kind": {
+                "stringValue": "x",
+                "binaryValue": None,
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": "String",
+            }
+        },
+        "md5OfBody": "99914b932bd37a50b983c5e7c90ae93b",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+        "awsRegion": "us-east-1",
+    }
+
+
+def test_doc_id_of_an_s3_event_matches_the_contract_formula() -> None:
+    from handlers.envelope import doc_id_for
+
+    body = json.dumps(
+        {
+            "Records": [
+                {
+                    "eventSource": "aws:s3",
+                    "s3": {
+                        "bucket": {"name": "b"},
+                        "object": {"key": "incoming/a+b.pdf", "eTag": "e"},
+                    },
+                }
+            ]
+        }
+    )
+    assert doc_id_of(body) == doc_id_for("b", "incoming/a b.pdf", "e")
+    assert doc_id_of(json.dumps({"doc_id": "f" * 32})) == "f" * 32
+    assert doc_id_of("not json") is None
+    assert doc_id_of(json.dumps({"file": "incoming/x.pdf"})) is None
+
+
+# -- deploy helpers ---------------------------------------------------------------------------
+
+
+def test_only_the_tls_only_deny_is_recognised() -> None:
+    tls_deny = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    other_deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket"}
+    allow = {**tls_deny, "Effect": "Allow"}
+    assert _is_tls_only_deny(tls_deny)
+    assert not _is_tls_only_deny(other_deny)
+    assert not _is_tls_only_deny(allow)
+
+
+def test_engine_inputs_become_api_shapes() -> None:
+    rules = [
+        {"id": "r", "status": "Enabled", "filter": {"prefix": ""}, "expiration": {"days": 7.0}}
+    ]
+    # An empty prefix drops out, leaving the empty Filter S3 reads as "the whole bucket".
+    expected = [{"ID": "r", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 7}}]
+    assert _pascal(rules) == expected
+    attributes = _queue_attributes(
+        {"visibilityTimeoutSeconds": 60.0, "sqsManagedSseEnabled": True, "fifoQueue": False}
+    )
+    assert attributes == {"VisibilityTimeout": "60", "SqsManagedSseEnabled": "true"}
+
+
+# -- moto patches -----------------------------------------------------------------------------
+
+
+def test_sqs_batch_calls_are_authorised_as_their_single_message_action() -> None:
+    assert iam_action("sqs:DeleteMessageBatch") == "sqs:DeleteMessage"
+    assert iam_action("sqs:SendMessageBatch") == "sqs:SendMessage"
+    assert iam_action("sqs:ChangeMessageVisibilityBatch") == "sqs:ChangeMessageVisibility"
+    assert iam_action("sqs:ReceiveMessage") == "sqs:ReceiveMessage"
+    assert iam_action("dynamodb:BatchWriteItem") == "dynamodb:BatchWriteItem"
+
+
+def test_dynamodb_requests_name_their_table() -> None:
+    handler = SimpleNamespace(region="us-east-1", current_account="123456789012", raw_body=b"")
+    handler.raw_body = json.dumps({"TableName": "results"}).encode()
+    assert dynamodb_table_arn(handler) == "arn:aws:dynamodb:us-east-1:123456789012:table/results"
+    handler.raw_body = b'{"RequestItems": {"a": {}, "b": {}}}'
+    assert dynamodb_table_arn(handler) == "*"  # two tables: moto checks one resource only
+    assert _single_table_name({"RequestItems": {"a": {}}}) == "a"
+    handler.raw_body = b"not json"
+    assert dynamodb_table_arn(handler) == "*"
