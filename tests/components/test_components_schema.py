@@ -8,10 +8,14 @@ from typing import Any, get_type_hints
 
 import pytest
 import yaml
+from component_helpers import build
+from pulumi.errors import InputPropertyError
 from pulumi.provider.experimental.analyzer import Analyzer
+from pulumi.provider.experimental.component import ComponentProvider
 
 import components
 from components import COMPONENTS
+from mockrun import CapturingMonitor
 
 COMPONENTS_DIR = Path(components.__file__).parent
 
@@ -114,3 +118,34 @@ def test_plugin_manifest_and_host_entry_point() -> None:
     assert ast.literal_eval(keywords["name"]) == "docpipe"
     assert isinstance(keywords["components"], ast.Name)
     assert keywords["components"].id == "COMPONENTS"
+
+
+def test_the_host_constructs_a_component_from_schema_inputs(monitor: CapturingMonitor) -> None:
+    """What `pulumi package add` users get: camelCase inputs mapped to the TypedDict args."""
+    provider = ComponentProvider(COMPONENTS, "docpipe")
+    result: dict[str, Any] = {}
+
+    def construct() -> None:
+        result.update(
+            provider.construct(
+                "tick",
+                "docpipe:index:ScheduledTrigger",
+                {
+                    "queueArn": "arn:aws:sqs:us-east-1:123456789012:jobs",
+                    "scheduleExpression": "rate(5 minutes)",
+                    "message": '{"kind": "tick"}',
+                },
+            ).state
+        )
+
+    build(monitor, construct)
+    schedule = monitor.named("tick-schedule").inputs
+    assert schedule["scheduleExpression"] == "rate(5 minutes)"
+    assert schedule["target"]["input"] == '{"kind": "tick"}'
+    assert sorted(result) == ["roleArn", "scheduleArn", "scheduleName"]
+
+
+def test_the_host_reports_missing_required_inputs() -> None:
+    provider = ComponentProvider(COMPONENTS, "docpipe")
+    with pytest.raises(InputPropertyError, match="Missing required input 'queueArn'"):
+        provider.construct("tick", "docpipe:index:ScheduledTrigger", {})
