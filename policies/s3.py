@@ -6,6 +6,7 @@ the bucket by a literal string is not counted (and neither would the engine orde
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable
 from typing import Any
 
@@ -215,44 +216,60 @@ bucket_lifecycle = stack_policy(
 # -- queues fed by bucket notifications (stack) ----------------------------------------------
 
 
-def _allows_s3_scoped(statement: Any) -> tuple[bool, list[str]]:
-    """Does the statement let S3 send, and which confused-deputy keys does it lack?"""
+def _s3_send_statement(statement: Any) -> bool:
     principal = statement.get("Principal")
     services = as_list(principal.get("Service")) if hasattr(principal, "get") else []
     actions = [str(a) for a in as_list(statement.get("Action"))]
-    if "s3.amazonaws.com" not in services or not {"sqs:SendMessage", "sqs:*"} & set(actions):
-        return False, []
+    return "s3.amazonaws.com" in services and bool({"sqs:SendMessage", "sqs:*"} & set(actions))
+
+
+def _scoping_problem(statement: Any, bucket: PolicyResource | None) -> str:
+    """What keeps this S3 statement from being scoped to the notifying bucket, or ""."""
     keys = condition_keys(statement)
     missing = [key for key in ("aws:SourceArn", "aws:SourceAccount") if key.lower() not in keys]
-    return True, missing
+    if missing:
+        return f"lets S3 send without {' and '.join(missing)}"
+    bucket_arn = bucket.props.get("arn") if bucket else None
+    source_arns = keys["aws:sourcearn"]
+    if bucket_arn and not any(fnmatch.fnmatchcase(str(bucket_arn), v) for v in source_arns):
+        return (
+            f"lets S3 send from aws:SourceArn {', '.join(source_arns)}, not from bucket "
+            f"{bucket.name if bucket else ''}"
+        )
+    return ""
 
 
-def _notification_queue_problem(queue: PolicyResource, resources: list[PolicyResource]) -> str:
-    lacking: list[str] = []
+def _notification_queue_problem(
+    queue: PolicyResource, bucket: PolicyResource | None, resources: list[PolicyResource]
+) -> str:
+    problems = []
     for policy in referrers(resources, t.QUEUE_POLICY, "queueUrl", queue):
         for statement in allow_statements(json_document(policy.props.get("policy"))):
-            allows, missing = _allows_s3_scoped(statement)
-            if allows and not missing:
-                return ""
-            if allows:
-                lacking = missing
-    if lacking:
-        return f"queue {queue.name} lets S3 send without {' and '.join(lacking)}"
+            if _s3_send_statement(statement):
+                problem = _scoping_problem(statement, bucket)
+                if not problem:
+                    return ""
+                problems.append(problem)
+    if problems:
+        return f"queue {queue.name} {problems[0]}"
     return f"queue {queue.name} has no queue policy statement allowing s3.amazonaws.com to send"
 
 
 def check_notification_queue_policies(args: StackValidationArgs, report: ReportViolation) -> None:
     resources = list(args.resources)
     for notification in of_type(resources, t.BUCKET_NOTIFICATION):
+        buckets = sources_of(notification, "bucket", t.BUCKET)
+        bucket = buckets[0] if buckets else None
         for queue in sources_of(notification, "queues", t.QUEUE):
-            problem = _notification_queue_problem(queue, resources)
+            problem = _notification_queue_problem(queue, bucket, resources)
             if problem:
                 report(f"{problem} (fed by {notification.name})", queue.urn)
 
 
 notification_queue_policy = stack_policy(
     "s3-notification-queue-policy",
-    "Queues fed by S3 notifications allow S3 with both aws:SourceArn and aws:SourceAccount.",
+    "Queues fed by S3 notifications allow S3 only with aws:SourceArn (the bucket) and "
+    "aws:SourceAccount.",
     check_notification_queue_policies,
     level=MANDATORY,
     severity=Severity.HIGH,

@@ -156,7 +156,9 @@ S3_SEND: dict[str, Any] = {
 
 
 def notification_setup(statement: dict[str, Any] | None) -> list[Any]:
-    store = bucket()
+    store = resource(
+        t.BUCKET, "store", {"bucket": "b"}, outputs={"bucket": "b", "arn": "arn:aws:s3:::b"}
+    )
     work = resource(t.QUEUE, "ocr-queue", {"sqsManagedSseEnabled": True})
     resources = [store, work]
     if statement is not None:
@@ -191,3 +193,26 @@ def test_notification_queue_without_policy_fails() -> None:
         "queue ocr-queue has no queue policy statement allowing s3.amazonaws.com to send "
         "(fed by notify)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("source_arn", "expected"),
+    [
+        ("arn:aws:s3:::b", []),
+        ("arn:aws:s3:::b*", []),  # ArnLike patterns are matched as IAM does
+        (
+            "arn:aws:s3:::other",
+            [
+                "queue ocr-queue lets S3 send from aws:SourceArn arn:aws:s3:::other, not from "
+                "bucket store (fed by notify)"
+            ],
+        ),
+    ],
+)
+def test_notification_queue_policy_source_arn_must_be_the_notifying_bucket(
+    source_arn: str, expected: list[str]
+) -> None:
+    condition = {**S3_SEND["Condition"], "ArnLike": {"aws:SourceArn": source_arn}}
+    del condition["ArnEquals"]
+    statement = {**S3_SEND, "Condition": condition}
+    assert messages(notification_setup(statement), "s3-notification-queue-policy") == expected
