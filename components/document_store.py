@@ -97,8 +97,11 @@ class DocumentStore(pulumi.ComponentResource):
     ACLs disabled, lifecycle clean-up, and one notification holding every subscription."""
 
     bucket_name: pulumi.Output[str]
+    """Name of the bucket."""
     bucket_arn: pulumi.Output[str]
+    """ARN of the bucket."""
     bucket_regional_domain_name: pulumi.Output[str]
+    """Regional domain name of the bucket."""
 
     def __init__(
         self, name: str, args: DocumentStoreArgs, opts: pulumi.ResourceOptions | None = None

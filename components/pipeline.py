@@ -262,18 +262,31 @@ class DocumentPipeline(pulumi.ComponentResource):
     periodic sweep, and (with an e-mail) an alarm topic."""
 
     bucket_name: pulumi.Output[str]
+    """Name of the document bucket."""
     bucket_arn: pulumi.Output[str]
+    """ARN of the document bucket."""
     table_name: pulumi.Output[str]
+    """Name of the results table."""
     table_arn: pulumi.Output[str]
+    """ARN of the results table."""
     queue_urls: pulumi.Output[dict[str, str]]
+    """Work queue URL by stage."""
     queue_arns: pulumi.Output[dict[str, str]]
+    """Work queue ARN by stage."""
     dlq_urls: pulumi.Output[dict[str, str]]
+    """Dead-letter queue URL by stage."""
     dlq_arns: pulumi.Output[dict[str, str]]
+    """Dead-letter queue ARN by stage."""
     function_names: pulumi.Output[dict[str, str]]
+    """Function name by stage."""
     function_arns: pulumi.Output[dict[str, str]]
+    """Function ARN by stage."""
     role_arns: pulumi.Output[dict[str, str]]
+    """Execution role ARN by stage."""
     schedule_arn: pulumi.Output[str]
+    """ARN of the sweep schedule."""
     alarm_topic_arn: pulumi.Output[str | None]
+    """ARN of the alarm topic (with `alarm_email` only)."""
 
     def __init__(
         self, name: str, args: DocumentPipelineArgs, opts: pulumi.ResourceOptions | None = None

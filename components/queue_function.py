@@ -334,20 +334,35 @@ class QueueFunction(pulumi.ComponentResource):
     mapping, with the function's own role, log group and alarms."""
 
     function_arn: pulumi.Output[str]
+    """ARN of the Lambda function."""
     function_name: pulumi.Output[str]
+    """Name of the Lambda function."""
     role_arn: pulumi.Output[str]
+    """ARN of the function's execution role."""
     role_name: pulumi.Output[str]
+    """Name of the function's execution role."""
     queue_arn: pulumi.Output[str]
+    """ARN of the work queue (created or adopted)."""
     queue_url: pulumi.Output[str]
+    """URL of the work queue (created or adopted)."""
     queue_name: pulumi.Output[str]
+    """Name of the work queue."""
     dlq_arn: pulumi.Output[str | None]
+    """ARN of the dead-letter queue (none when a queue is adopted)."""
     dlq_url: pulumi.Output[str | None]
+    """URL of the dead-letter queue (none when a queue is adopted)."""
     dlq_name: pulumi.Output[str | None]
+    """Name of the dead-letter queue (none when a queue is adopted)."""
     log_group_name: pulumi.Output[str]
+    """Name of the function's log group."""
     log_group_arn: pulumi.Output[str]
+    """ARN of the function's log group."""
     event_source_mapping_uuid: pulumi.Output[str]
+    """UUID of the queue -> function event source mapping."""
     layer_arn: pulumi.Output[str | None]
+    """ARN of the function's dependency layer version, if any."""
     kms_key_arn: pulumi.Output[str | None]
+    """ARN of the created KMS key (`create_kms_key`), if any."""
 
     def __init__(
         self, name: str, args: QueueFunctionArgs, opts: pulumi.ResourceOptions | None = None

@@ -57,7 +57,9 @@ class ResultsTable(pulumi.ComponentResource):
     """An on-demand DynamoDB table with point-in-time recovery and encryption at rest."""
 
     table_name: pulumi.Output[str]
+    """Name of the table."""
     table_arn: pulumi.Output[str]
+    """ARN of the table."""
 
     def __init__(
         self, name: str, args: ResultsTableArgs, opts: pulumi.ResourceOptions | None = None

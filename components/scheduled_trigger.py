@@ -85,8 +85,11 @@ class ScheduledTrigger(pulumi.ComponentResource):
     """A schedule sending one message to one queue, with a role scoped to that queue."""
 
     schedule_arn: pulumi.Output[str]
+    """ARN of the schedule."""
     schedule_name: pulumi.Output[str]
+    """Name of the schedule."""
     role_arn: pulumi.Output[str]
+    """ARN of the role the schedule sends with."""
 
     def __init__(
         self, name: str, args: ScheduledTriggerArgs, opts: pulumi.ResourceOptions | None = None

@@ -49,9 +49,9 @@ def section(name: str, schema: Any) -> str:
         lines = [f"`docpipe:index:{name}`", "", "| argument | type | meaning and default |",
                  "|---|---|---|"]  # fmt: skip
         lines += _rows(definition.inputs, definition.inputs_mapping, True)
-        lines += ["", "| output | type |", "|---|---|"]
+        lines += ["", "| output | type | meaning |", "|---|---|---|"]
         lines += [
-            f"| `{definition.outputs_mapping[k]}` | {_type(v)} |"
+            f"| `{definition.outputs_mapping[k]}` | {_type(v)} | {_cell(v.description)} |"
             for k, v in definition.outputs.items()
         ]
     else:

@@ -61,6 +61,7 @@ def test_every_argument_is_in_the_schema_with_a_description(schema: Any, compone
     definition = schema["component_definitions"][component.__name__]
     assert sorted(definition.inputs) == sorted(camel(k) for k in args_type.__annotations__)
     undocumented = [k for k, v in definition.inputs.items() if not v.description]
+    undocumented += [k for k, v in definition.outputs.items() if not v.description]
     assert undocumented == []
 
 
