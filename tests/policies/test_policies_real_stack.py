@@ -587,3 +587,16 @@ def test_unknown_values_are_reported_as_cannot_check_never_as_failures(
     assert cannot, "a preview with unknown values must say what it could not check"
     assert {f.level for f in cannot} == {"advisory"}
     assert all(f.message.startswith("cannot check: ") for f in cannot)
+
+
+def test_docpipe_check_unknown_stack_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["check", "--stack", "nope"]) == 2
+    assert "docpipe check: no stack named 'nope'" in capsys.readouterr().err
+
+
+def test_docpipe_check_writes_the_report_to_a_file(tmp_path: Path) -> None:
+    report = tmp_path / "report.sarif"
+    assert run_cli(["check", "--stack", "prod", "--format", "sarif", "--output", str(report)]) == 0
+    sarif = json.loads(report.read_text())
+    assert sarif["version"] == "2.1.0"
+    assert len(sarif["runs"][0]["tool"]["driver"]["rules"]) == 40
