@@ -565,7 +565,9 @@ class QueueFunction(pulumi.ComponentResource):
             return None
         return aws.lambda_.LayerVersion(
             f"{self._name}-deps",
-            layer_name=f"{self._name}-deps",
+            # Layer names are not auto-named: include the stack so two stacks in one account
+            # do not publish into one layer.
+            layer_name=f"{self._name}-{pulumi.get_stack()}-deps",
             code=self._s["dependency_layer"],
             compatible_runtimes=[self._s["runtime"]],
             compatible_architectures=[self._s["architecture"]],

@@ -191,7 +191,7 @@ def test_dependency_layer_and_extra_layers(monitor: CapturingMonitor) -> None:
     tesseract = "arn:aws:lambda:us-east-1:123456789012:layer:tesseract:3"
     make(monitor, dependency_layer=pulumi.FileArchive("deps.zip"), layers=[tesseract])
     layer = monitor.named("jobs-deps")
-    assert layer.inputs["layerName"] == "jobs-deps"
+    assert layer.inputs["layerName"] == "jobs-test-deps"
     assert layer.inputs["compatibleRuntimes"] == ["python3.12"]
     assert layer.inputs["compatibleArchitectures"] == ["arm64"]
     assert monitor.named("jobs-function").inputs["layers"] == [layer.state["arn"], tesseract]

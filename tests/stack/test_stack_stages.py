@@ -120,6 +120,7 @@ def test_function_runs_with_its_own_log_group_created_first(stack: str, stage: s
     assert function.inputs["code"].path == f"dist/functions/{stage}.zip"
     layer = run.named(f"docpipe-{stage}-deps").inputs
     assert layer["code"].path == f"dist/layers/{stage}.zip"
+    assert layer["layerName"] == f"docpipe-{stage}-{stack}-deps"
     assert layer["compatibleRuntimes"] == ["python3.12"]
     assert layer["compatibleArchitectures"] == ["arm64"]
 
