@@ -325,6 +325,9 @@ class QueuePoller:
             target=self._loop, name=f"poll-{pool.spec.stage}", daemon=True
         )
         self.receive_errors = 0
+        self.in_flight = 0
+        self.peak_in_flight = 0  # the most batches ever in flight at once (<= concurrency)
+        self._count_lock = threading.Lock()
 
     def start(self) -> None:
         self._thread.start()
@@ -354,6 +357,9 @@ class QueuePoller:
             if not batch:
                 self._slots.release()
                 continue
+            with self._count_lock:
+                self.in_flight += 1
+                self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             self._executor.submit(self._invoke_and_settle, batch)
 
     def _receive(self, max_messages: int, wait_s: float) -> list[dict[str, Any]]:
@@ -400,6 +406,8 @@ class QueuePoller:
             with self.stats.lock:
                 self.stats.note_error(self.pool.spec.name, {"type": "Settle", "message": str(exc)})
         finally:
+            with self._count_lock:
+                self.in_flight -= 1
             self._slots.release()
 
     def _delete(self, messages: list[dict[str, Any]]) -> None:

@@ -81,6 +81,18 @@ def serve(spec: str) -> int:
             reply: dict[str, Any] = {"result": result}
         except Exception as exc:
             reply = {"error": _error(exc)}
+            # Lambda's runtime logs an unhandled error to the function's log in this shape.
+            print(
+                json.dumps(
+                    {
+                        "errorMessage": str(exc),
+                        "errorType": type(exc).__name__,
+                        "requestId": request["request_id"],
+                        "stackTrace": reply["error"]["trace"],
+                    }
+                ),
+                file=sys.stderr,
+            )
         reply["duration_ms"] = int((time.perf_counter() - started) * 1000)
         _send(channel, reply)
     return 0

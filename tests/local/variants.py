@@ -53,3 +53,27 @@ def write_outside_role(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def sleepy_handler(event: dict[str, Any], context: Any) -> None:
     """Outlives its timeout: Lambda kills it and the batch becomes visible again."""
     time.sleep(3600)
+
+
+def forward_fast(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A fast stage: hands every record on to the next queue, ten per SendMessageBatch."""
+    sqs = boto3.client("sqs")
+    records = event["Records"]
+    for start in range(0, len(records), 10):
+        chunk = records[start : start + 10]
+        response = sqs.send_message_batch(
+            QueueUrl=os.environ["DOCPIPE_NEXT_QUEUE_URL"],
+            Entries=[{"Id": str(i), "MessageBody": r["body"]} for i, r in enumerate(chunk)],
+        )
+        if response.get("Failed"):
+            raise RuntimeError(f"send failed: {response['Failed']}")
+    return {"batchItemFailures": []}
+
+
+def record_slowly(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A slow stage: 10 ms of work per record, then one conditional item per message id."""
+    table = _table()
+    for record in event["Records"]:
+        time.sleep(0.01)
+        table.put_item(Item={"doc_id": json.loads(record["body"])["id"]})
+    return {"batchItemFailures": []}
