@@ -185,9 +185,15 @@ def _settings(args: QueueFunctionArgs) -> dict[str, Any]:
         "queue_age_alarm_seconds": DEFAULT_QUEUE_AGE_ALARM_SECONDS,
     }
     settings = merge(defaults, dict(args), {})
-    timeout = plain(settings["timeout"], DEFAULT_TIMEOUT_SECONDS)
-    window = plain(settings["batching_window"], 0)
-    settings.setdefault("visibility_timeout", 6 * timeout + window)
+    if "visibility_timeout" in settings:
+        return settings
+    timeout, window = settings["timeout"], settings["batching_window"]
+    if is_known(timeout) and is_known(window):
+        settings["visibility_timeout"] = 6 * timeout + window
+    else:  # deploy-time values: compute it as they resolve
+        settings["visibility_timeout"] = pulumi.Output.all(timeout, window).apply(
+            lambda values: 6 * int(values[0]) + int(values[1])
+        )
     return settings
 
 

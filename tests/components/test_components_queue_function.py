@@ -489,5 +489,6 @@ def test_every_problem_is_reported_at_once(monitor: CapturingMonitor) -> None:
 
 def test_unknown_values_are_not_validated(monitor: CapturingMonitor) -> None:
     """Outputs are only known at deploy time: validation skips them rather than guessing."""
-    make(monitor, batch_size=pulumi.Output.from_input(10), timeout=pulumi.Output.from_input(30))
+    make(monitor, batch_size=pulumi.Output.from_input(10), timeout=pulumi.Output.from_input(70))
     assert monitor.named("jobs-trigger").inputs["batchSize"] == 10
+    assert monitor.named("jobs-queue").inputs["visibilityTimeoutSeconds"] == 420
