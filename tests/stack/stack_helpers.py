@@ -1,8 +1,12 @@
 """Run the real `__main__.py` for dev and prod once per session (reusable by other tests).
 
-from stack_helpers import stack_run  # tests/stack is on sys.path
-run = stack_run("prod")           # cached StackRun
-fresh = run_stack("dev", {"alarmEmail": "a@example.com"})   # uncached, with overrides
+In tests/stack (pytest puts this folder on sys.path)::
+
+    from stack_helpers import run_stack, stack_run
+    run = stack_run("prod")                                    # cached StackRun: do not mutate
+    fresh = run_stack("dev", {"alarmEmail": "a@example.com"})  # uncached, config overrides
+
+Elsewhere, `mockrun.run_program("dev")` is the same thing without the cache.
 """
 
 from __future__ import annotations
