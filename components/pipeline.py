@@ -302,10 +302,12 @@ class DocumentPipeline(pulumi.ComponentResource):
         region = aws.get_region_output(opts=invoke).region
         # The bucket's name is fixed up front: the ocr queue's policy needs the bucket's ARN
         # while the bucket's notification needs that queue policy (a cycle otherwise).
-        self._bucket = pulumi.Output.from_input(
+        self._bucket: pulumi.Output[str] = pulumi.Output.from_input(
             s.get("bucket_name")
-            or pulumi.Output.concat(name, "-", pulumi.get_stack(), "-", self._account, "-", region)
-        ).apply(lambda bucket: bucket.lower()[:63])
+            or pulumi.Output.concat(
+                name, "-", pulumi.get_stack(), "-", self._account, "-", region
+            ).apply(lambda bucket: bucket.lower()[:63].rstrip("-."))
+        )
         self._bucket_arn = pulumi.Output.concat("arn:", self._partition, ":s3:::", self._bucket)
 
         self.topic = self._create_topic()

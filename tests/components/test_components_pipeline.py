@@ -136,3 +136,11 @@ def test_a_real_deployment_needs_tesseract(monitor: CapturingMonitor) -> None:
 )  # fmt: skip
 def test_validation(monitor: CapturingMonitor, args: dict[str, Any], message: str) -> None:
     assert f"  - {message}" in problems(monitor, **args)
+
+
+def test_an_explicit_bucket_name_is_used_as_given(monitor: CapturingMonitor) -> None:
+    pipeline(monitor, bucket_name="acme-documents")
+    assert monitor.named("dp-store-bucket").inputs["bucket"] == "acme-documents"
+    policy = json.loads(monitor.named("dp-ocr-queue-policy").inputs["policy"])
+    source = policy["Statement"][1]["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert source == "arn:aws:s3:::acme-documents"
