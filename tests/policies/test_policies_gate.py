@@ -303,3 +303,16 @@ def test_readme_lists_every_policy_with_its_level_and_rule() -> None:
         assert row.startswith(f"| `{policy.name}` |")
         assert f"| {policy.enforcement_level.value} |" in row
         assert f"`{policy.framework.reference}`" in row
+
+
+def test_the_pack_needs_only_pulumi_policy_and_policy_sentry() -> None:
+    """What requirements.txt installs is all the pack imports: no pulumi_aws, no mockrun."""
+    probe = (
+        "import sys, policies.pack, policies.iam; policies.iam.scopable_actions('sqs:SendMessage');"
+        "print(sorted(m for m in ('pulumi_aws', 'mockrun', 'components', 'jsonschema')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
