@@ -73,6 +73,8 @@ class Stats:
     stage_seconds: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     last_errors: list[str] = field(default_factory=list)
     invocation_ms: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # stage -> doc_id -> wall-clock time its message was done (deleted) in that stage
+    done_at: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     # message id -> times a poller received it (each one a delivery to the function)
     deliveries: Counter[str] = field(default_factory=Counter)
 
@@ -428,6 +430,8 @@ class QueuePoller:
             for message in done:
                 doc_id = doc_id_of(message["Body"])
                 sent = int(message.get("Attributes", {}).get("SentTimestamp", 0)) / 1000
+                if doc_id:
+                    self.stats.done_at[stage][doc_id] = now
                 if doc_id and sent:
                     self.stats.stage_seconds[stage][doc_id] = round(now - sent, 3)
 

@@ -30,6 +30,8 @@ class SessionOptions:
     runtime: RuntimeOptions = field(default_factory=RuntimeOptions)
     port: int = 0
     project_dir: Path = PROJECT_DIR
+    # False: deploy only, nothing polls (the benchmark drives the handlers itself).
+    start_runtime: bool = True
 
 
 def nltk_bundle() -> Path:
@@ -63,8 +65,9 @@ class LocalSession:
             runtime_options = self.options.runtime
             if runtime_options.nltk_data is None:
                 runtime_options.nltk_data = nltk_bundle()
-            self.runtime = LambdaRuntime(self.emulator, self.topology, runtime_options)
-            self.runtime.start()
+            if self.options.start_runtime:
+                self.runtime = LambdaRuntime(self.emulator, self.topology, runtime_options)
+                self.runtime.start()
         except BaseException:
             self.stop()
             raise
