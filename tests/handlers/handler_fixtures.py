@@ -1,11 +1,14 @@
-"""Fixtures for handler tests: a moto-backed AWS per test, real-shaped events, call tracing."""
+"""Fixtures for handler tests: a moto-backed AWS per test, real-shaped events, call tracing.
+
+Not a conftest.py: `mypy .` would see two top-level modules named `conftest` (tests/ has
+one). Test modules import the fixtures they use; each is registered under its `name=`.
+"""
 
 from __future__ import annotations
 
 import copy
 import hashlib
 import json
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -13,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))  # the renderers in render.py
 
 from handlers import runtime
 from packager.nltk_data import bundle
@@ -81,7 +82,8 @@ class Aws:
         if service not in self._clients:
             import boto3
 
-            self._clients[service] = boto3.client(service, region_name=REGION)
+            session = boto3.session.Session(region_name=REGION)
+            self._clients[service] = session.client(service)  # type: ignore[call-overload]
         return self._clients[service]
 
     def put(self, key: str, data: bytes) -> str:
@@ -95,7 +97,7 @@ class Aws:
     def messages(self, stage: str) -> list[dict[str, Any]]:
         """Drain the queue that feeds `stage`; returns the parsed bodies."""
         sqs = self.client("sqs")
-        bodies = []
+        bodies: list[dict[str, Any]] = []
         while True:
             response = sqs.receive_message(QueueUrl=self.queues[stage], MaxNumberOfMessages=10)
             batch = response.get("Messages", [])
@@ -121,13 +123,13 @@ class Aws:
                 assert params["Prefix"] == "incoming/"
 
 
-@pytest.fixture(scope="session")
-def nltk_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="session", name="nltk_data")
+def nltk_data_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return bundle(tmp_path_factory.mktemp("nltk_data"))
 
 
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, nltk_data: Path) -> pytest.MonkeyPatch:
+@pytest.fixture(name="env")
+def env_fixture(monkeypatch: pytest.MonkeyPatch, nltk_data: Path) -> pytest.MonkeyPatch:
     for name, value in {
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -143,8 +145,8 @@ def env(monkeypatch: pytest.MonkeyPatch, nltk_data: Path) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-@pytest.fixture
-def aws(env: pytest.MonkeyPatch) -> Iterator[Aws]:
+@pytest.fixture(name="aws")
+def aws_fixture(env: pytest.MonkeyPatch) -> Iterator[Aws]:
     from moto import mock_aws
 
     with mock_aws():
@@ -188,8 +190,8 @@ def _trace_calls(resources: Aws) -> None:
         client.meta.events.register("provide-client-params", record)
 
 
-@pytest.fixture
-def stage_env(aws: Aws, env: pytest.MonkeyPatch) -> Callable[[str], Aws]:
+@pytest.fixture(name="stage_env")
+def stage_env_fixture(aws: Aws, env: pytest.MonkeyPatch) -> Callable[[str], Aws]:
     """Set the environment the stack gives `stage`, and start tracing its calls afresh."""
 
     def configure(stage: str) -> Aws:

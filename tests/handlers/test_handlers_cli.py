@@ -10,6 +10,12 @@ from pathlib import Path
 
 import pytest
 import render
+from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
+    aws_fixture,
+    env_fixture,
+    nltk_data_fixture,
+    stage_env_fixture,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 OCR_DEPS = {"PIL", "pypdfium2", "pytesseract"}

@@ -8,7 +8,15 @@ from functools import cache
 
 import pytest
 import render
-from conftest import Aws, load_event, sqs_event
+from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
+    Aws,
+    aws_fixture,
+    env_fixture,
+    load_event,
+    nltk_data_fixture,
+    sqs_event,
+    stage_env_fixture,
+)
 
 from handlers import envelope, ocr
 from handlers.errors import (

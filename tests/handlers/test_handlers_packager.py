@@ -11,6 +11,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
+    aws_fixture,
+    env_fixture,
+    nltk_data_fixture,
+    stage_env_fixture,
+)
 
 from packager import nltk_data
 from packager.build import (

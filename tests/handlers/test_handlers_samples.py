@@ -6,6 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
+    aws_fixture,
+    env_fixture,
+    nltk_data_fixture,
+    stage_env_fixture,
+)
 
 from handlers.classifier import DEFAULT_CATEGORIES, classifier_for
 from handlers.ocr_engine import extract_text

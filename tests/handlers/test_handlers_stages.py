@@ -7,7 +7,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import Aws, load_event, sqs_event
+from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
+    Aws,
+    aws_fixture,
+    env_fixture,
+    load_event,
+    nltk_data_fixture,
+    sqs_event,
+    stage_env_fixture,
+)
 
 from handlers import classify, envelope, summarize, sweep
 from handlers.classifier import DEFAULT_CATEGORIES

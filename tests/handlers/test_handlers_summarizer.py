@@ -6,6 +6,12 @@ import time
 from pathlib import Path
 
 import pytest
+from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
+    aws_fixture,
+    env_fixture,
+    nltk_data_fixture,
+    stage_env_fixture,
+)
 
 from handlers import summarizer
 from handlers.config import SummaryBounds
