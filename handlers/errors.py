@@ -49,5 +49,9 @@ class InvalidEncodingError(DocumentError):
     """Text that is not valid UTF-8."""
 
 
+class ObjectNotFoundError(DocumentError):
+    """The object a message names does not exist (deleted, or a stale manual event)."""
+
+
 class InvalidEnvelopeError(DocumentError):
     """A queue message that is not a known, valid envelope."""

@@ -88,10 +88,7 @@ def process_object(ref: ObjectRef) -> TextReady:
 
 def _download(ref: ObjectRef, max_bytes: int, where: str) -> tuple[bytes, Source]:
     """The object's bytes and identity; the size is checked before the body is read."""
-    request: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key}
-    if ref.version_id:
-        request["VersionId"] = ref.version_id
-    response = runtime.client("s3").get_object(**request)
+    response = runtime.get_object(ref.bucket, ref.key, ref.version_id)
     size = int(response.get("ContentLength", 0))
     if size > max_bytes:
         response["Body"].close()

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from handlers.errors import DocumentError
+from handlers.errors import DocumentError, ObjectNotFoundError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
@@ -28,6 +28,22 @@ def client(service: str) -> Any:
     import boto3
 
     return boto3.session.Session().client(service)  # type: ignore[call-overload]
+
+
+def get_object(bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]:
+    """S3 GetObject; a missing object or version is bad input, not a crash."""
+    from botocore.exceptions import ClientError
+
+    request = {"Bucket": bucket, "Key": key}
+    if version_id:
+        request["VersionId"] = version_id
+    try:
+        return dict(client("s3").get_object(**request))
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in {"NoSuchKey", "NoSuchVersion", "404"}:
+            raise ObjectNotFoundError(f"object not found ({code})", f"s3://{bucket}/{key}") from exc
+        raise
 
 
 def reset_clients() -> None:

@@ -30,5 +30,5 @@ def read_local_text(path: Path) -> str:
 def read_s3_text(bucket: str, key: str) -> str:
     from handlers import runtime
 
-    body = runtime.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    body = runtime.get_object(bucket, key)["Body"].read()
     return decode_utf8(body, f"s3://{bucket}/{key}")

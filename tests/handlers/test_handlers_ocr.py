@@ -26,6 +26,7 @@ from handlers.errors import (
     EmptyDocumentError,
     EncryptedPdfError,
     InvalidEnvelopeError,
+    ObjectNotFoundError,
     UnsupportedTypeError,
 )
 
@@ -194,6 +195,13 @@ def test_bad_input_raises_a_typed_error_naming_the_object(
         ocr.process_object(envelope.ObjectRef(ocr_env.bucket, key))
     assert f"s3://{ocr_env.bucket}/{key}" in str(raised.value)
     assert ocr_env.messages("summarize") == []
+
+
+def test_missing_object_is_a_typed_error(ocr_env: Aws) -> None:
+    # GIVEN a manual event naming an object that does not exist
+    # WHEN it is processed THEN the error names the object instead of a raw ClientError
+    with pytest.raises(ObjectNotFoundError, match=r"incoming/gone\.png: object not found"):
+        ocr.process_object(envelope.ObjectRef(ocr_env.bucket, "incoming/gone.png"))
 
 
 def test_oversize_object_is_refused_before_reading_it(
