@@ -153,17 +153,34 @@ def from_state_export(document: Mapping[str, Any]) -> GateModel:
     return GateModel(project=project, stack=stack, resources=resources)
 
 
+def _default_provider(stack: str, project: str, stack_urn: str) -> dict[str, Any]:
+    """The default AWS provider every custom resource points at in a real export."""
+    release = version("pulumi-aws")
+    name = f"default_{release.replace('.', '_')}"
+    return {
+        "urn": f"urn:pulumi:{stack}::{project}::pulumi:providers:aws::{name}",
+        "custom": True,
+        "id": "00000000-0000-4000-8000-000000000000",
+        "type": "pulumi:providers:aws",
+        "inputs": {"version": release},
+        "outputs": {"version": release},
+        "parent": stack_urn,
+    }
+
+
 def to_state_export(run: StackRun, project: str = "docpipe") -> dict[str, Any]:
     """A deployment v3 export of a mock run, shaped like `pulumi stack export` writes it."""
     model = from_stack_run(run, project)
     stack_urn = f"urn:pulumi:{model.stack}::{project}::{STACK_TYPE}::{project}-{model.stack}"
+    provider = _default_provider(model.stack, project, stack_urn)
     resources: list[dict[str, Any]] = [
         {
             "urn": stack_urn,
             "custom": False,
             "type": STACK_TYPE,
             "outputs": _wire_props(run.outputs),
-        }
+        },
+        provider,
     ]
     for resource in model.resources:
         entry: dict[str, Any] = {
@@ -179,6 +196,7 @@ def to_state_export(run: StackRun, project: str = "docpipe") -> dict[str, Any]:
         }
         if resource.custom:
             entry["id"] = run.monitor.get(resource.urn).id
+            entry["provider"] = f"{provider['urn']}::{provider['id']}"
         if resource.delete_before_replace:
             entry["deleteBeforeReplace"] = True
         resources.append(entry)
