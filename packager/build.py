@@ -186,24 +186,26 @@ def install_layer_packages(stage: Stage, arch: str, target: Path) -> None:
     shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: not importable
 
 
-def build_layer(stage: Stage, arch: str, dist: Path) -> Path:
-    with tempfile.TemporaryDirectory(prefix=f"docpipe-layer-{stage.name}-") as tmp:
-        site = Path(tmp) / "python"
+def build_layer(stage: Stage, arch: str, dist: Path, workdir: Path) -> Path:
+    """Install the stage's packages under `workdir` (reused by stages with the same needs)."""
+    site = workdir / f"{arch}-{'-'.join(stage.requirements)}-{int(stage.nltk_data)}" / "python"
+    if not site.exists():
         install_layer_packages(stage, arch, site)
         if stage.nltk_data:
             from packager.nltk_data import bundle
 
             bundle(site / "nltk_data")
-        return write_zip(dist / "layers" / f"{stage.name}.zip", tree_files(site, "python"))
+    return write_zip(dist / "layers" / f"{stage.name}.zip", tree_files(site, "python"))
 
 
 def build(stages: Iterable[str], arch: str, dist: Path, layers: bool = True) -> list[Path]:
     built = []
-    for name in stages:
-        stage = STAGES[name]
-        built.append(build_function(stage, dist))
-        if layers:
-            built.append(build_layer(stage, arch, dist))
+    with tempfile.TemporaryDirectory(prefix="docpipe-layers-") as workdir:
+        for name in stages:
+            stage = STAGES[name]
+            built.append(build_function(stage, dist))
+            if layers:
+                built.append(build_layer(stage, arch, dist, Path(workdir)))
     return built
 
 
