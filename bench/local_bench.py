@@ -149,13 +149,14 @@ def run_direct(files: list[Path], log_dir: Path) -> dict[str, Any]:
 
 
 def markdown(results: list[dict[str, Any]], count: int) -> str:
+    measured = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [
         "",
         "## Local mode vs direct handler calls (`bench/local_bench.py`)",
         "",
         f"{count} documents (a 300-DPI PNG scan, a text-layer PDF and a two-page TIFF in turn), "
         f"dev stack settings (maximum concurrency 2 per stage), {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        f"Python {platform.python_version()}, measured {measured}.",
         f"Command: `.venv/bin/python bench/local_bench.py --documents {count}`.",
         "",
         "| mode | docs | wall s | docs/s | p50 s | p90 s | p99 s | max s |",

@@ -145,3 +145,33 @@ def test_the_mini_stack_deploys_with_real_identifiers(emulator: Emulator, tmp_pa
         s3.get_bucket_policy(Bucket=stack.outputs["bucket_name"])
     # No event source mapping exists in moto: moto's would consume messages itself.
     assert emulator.client("lambda").list_event_source_mappings()["EventSourceMappings"] == []
+
+
+def test_lazy_queue_attributes_answer_exactly_as_moto_does(emulator: Emulator) -> None:
+    from moto.sqs.models import sqs_backends
+
+    from local import moto_patches
+
+    sqs = emulator.client("sqs")
+    dlq = sqs.create_queue(QueueName="dead")["QueueUrl"]
+    redrive = json.dumps(
+        {"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:dead", "maxReceiveCount": 3}
+    )
+    sqs.create_queue(
+        QueueName="work",
+        Attributes={"RedrivePolicy": redrive, "Policy": json.dumps({"Statement": []})},
+    )
+    sqs.create_queue(
+        QueueName="ordered.fifo",
+        Attributes={"FifoQueue": "true", "KmsMasterKeyId": "alias/x"},
+    )
+    sqs.send_message(QueueUrl=dlq, MessageBody="x")
+    queues = sqs_backends["123456789012"]["us-east-1"].queues
+    for name in ("dead", "work", "ordered.fifo"):
+        queue = queues[name]
+        expected = moto_patches.original_queue_attributes.fget(queue)
+        assert dict(queue.attributes) == expected
+        assert queue.attributes.get("ContentBasedDeduplication") == expected.get(
+            "ContentBasedDeduplication"
+        )
+    assert queues["dead"].attributes["ApproximateNumberOfMessages"] == 1
