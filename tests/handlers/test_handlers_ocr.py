@@ -77,6 +77,43 @@ def test_s3_event_with_url_encoded_key_writes_text_and_sends_envelope(ocr_env: A
     ocr_env.check_calls("ocr")
 
 
+def test_notifications_as_s3_sends_them(ocr_env: Aws) -> None:
+    # GIVEN the bucket notifying the ocr queue, as the stack configures it (moto sends the
+    # s3:TestEvent on configuration and URL-encodes keys, like S3)
+    sqs = ocr_env.client("sqs")
+    queue_arn = sqs.get_queue_attributes(
+        QueueUrl=ocr_env.queues["ocr"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    ocr_env.client("s3").put_bucket_notification_configuration(
+        Bucket=ocr_env.bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": queue_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "incoming/"}]}},
+                }
+            ]
+        },
+    )
+    etag = ocr_env.put("incoming/my scan (1).png", small_png())
+    bodies = [json.dumps(body) for body in ocr_env.messages("ocr")]
+
+    # WHEN the queue's messages reach the handler as one batch
+    response = ocr.lambda_handler(sqs_event(*bodies), None)
+
+    # THEN the test event was ignored and the upload processed under its decoded key
+    assert len(bodies) == 2
+    assert '"s3:TestEvent"' in bodies[0]
+    assert "my+scan+%281%29.png" in bodies[1]  # URL-encoded (moto also encodes the slash)
+    assert response == {"batchItemFailures": []}
+    (message,) = ocr_env.messages("summarize")
+    assert message["source"]["key"] == "incoming/my scan (1).png"
+    assert message["doc_id"] == envelope.doc_id_for(
+        ocr_env.bucket, "incoming/my scan (1).png", etag
+    )
+
+
 def test_s3_test_event_is_ignored(ocr_env: Aws) -> None:
     # GIVEN the test event S3 sends when the notification is configured
     body = json.dumps(load_event("s3_test_event.json"))
