@@ -100,16 +100,20 @@ def _stop_words() -> frozenset[str]:
     return frozenset(get_stop_words("en"))
 
 
+@functools.lru_cache(maxsize=65_536)
+def _stem(word: str) -> str:
+    # Words repeat: caching makes stemming a long document several times cheaper.
+    return str(_stemmer().stem(word))
+
+
 def stems(text: str) -> list[str]:
-    stem = _stemmer().stem
-    return [stem(word) for word in WORD.findall(text.lower())]
+    return [_stem(word) for word in WORD.findall(text.lower())]
 
 
 def _example_terms(example: str) -> set[Term]:
     """An example phrase contributes its content words (stop words say nothing of a type)."""
     stops = _stop_words()
-    stem = _stemmer().stem
-    return {(stem(w),) for w in WORD.findall(example.lower()) if len(w) > 1 and w not in stops}
+    return {(_stem(w),) for w in WORD.findall(example.lower()) if len(w) > 1 and w not in stops}
 
 
 def _keyword_term(keyword: str) -> Term:

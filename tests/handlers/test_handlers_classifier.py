@@ -84,3 +84,13 @@ def test_invalid_configuration_lists_every_problem() -> None:
     assert "category 0" in message
     assert "'a': 'keywords' must be a list" in message
     assert "'b' needs keywords or examples" in message
+
+
+def test_very_long_text_is_classified_quickly(classifier: Classifier) -> None:
+    import time
+
+    text = "The quarterly analysis of results shows revenue growth in every region. " * 20_000
+    start = time.perf_counter()
+    result = classifier.classify(text)
+    assert result.category == "report"
+    assert time.perf_counter() - start < 5
