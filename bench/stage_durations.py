@@ -6,7 +6,8 @@ Writes `bench/stage_durations.json` (read by ops/cost.py) and prints the figures
 - ocr: `ocr_engine.extract_text`, seconds per page, OMP_THREAD_LIMIT=1 as on Lambda, on two
   full 300 DPI text pages (the figure the estimate uses) and on the short scanned samples;
 - summarize, classify: the pure functions on the samples' OCR text, seconds per document;
-- sweep: one `sweep.sweep()` run over 200 uploads (100 with results) in moto, seconds per run.
+- sweep: one `sweep.sweep()` run over 200 uploads (100 with results) in moto, per upload:
+  the sweep lists and looks up every stored upload on each run.
 One core of this machine stands for Lambda's one vCPU at 1,769 MB; ops/cost.py scales below.
 """
 
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 OUTPUT = Path(__file__).with_name("stage_durations.json")
 SCANNED = ("invoice.jpg", "letter.png", "report.tiff")
+SWEPT = 200  # uploads under incoming/ in the sweep measurement, half of them with a result
 
 
 def median_seconds(run: Callable[[], Any], repeats: int) -> float:
@@ -96,7 +98,7 @@ def sweep_seconds_per_run(repeats: int) -> float:
         os.environ["DOCPIPE_NEXT_QUEUE_URL"] = sqs.create_queue(QueueName="ocr")["QueueUrl"]
         from handlers.envelope import doc_id_for
 
-        for index in range(200):
+        for index in range(SWEPT):
             key = f"incoming/doc-{index}.png"
             etag = s3.put_object(Bucket="bench-bucket", Key=key, Body=b"x")["ETag"]
             if index % 2:
@@ -128,7 +130,7 @@ def main() -> None:
         "classify_seconds_per_doc": round(
             per_document(classifier.classify, texts, args.repeats), 5
         ),
-        "sweep_seconds_per_run": round(sweep_seconds_per_run(args.repeats), 4),
+        "sweep_seconds_per_object": round(sweep_seconds_per_run(args.repeats) / SWEPT, 6),
         "measured_on": str(date.today()),
         "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
         "command": ".venv/bin/python bench/stage_durations.py",

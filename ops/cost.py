@@ -103,14 +103,21 @@ def runs_per_month(schedule_expression: str) -> float:
     return SECONDS_PER_MONTH / (int(match.group(1)) * unit_seconds)
 
 
+def _stored_uploads(a: Assumptions) -> float:
+    """Uploads stay under incoming/ (versioned, never moved): the sweep lists and looks up
+    every one of them on every run, so its cost grows with what is stored."""
+    return max(1.0, a.docs_per_month * a.months_stored)
+
+
 def _stage_seconds(stage: str, durations: dict[str, Any], a: Assumptions) -> float:
-    per_doc = {
+    """Seconds of one invocation: per document, or per sweep run."""
+    per_invocation = {
         "ocr": durations["ocr_seconds_per_page"] * a.pages_per_doc,
         "summarize": durations["summarize_seconds_per_doc"],
         "classify": durations["classify_seconds_per_doc"],
-        "sweep": durations["sweep_seconds_per_run"],
+        "sweep": durations["sweep_seconds_per_object"] * _stored_uploads(a),
     }
-    return per_doc[stage] + durations.get("handler_overhead_seconds", 0.0)
+    return float(per_invocation[stage])
 
 
 def estimate(
@@ -152,9 +159,7 @@ def estimate(
     sqs_requests = idle_polls + work_messages * SQS_REQUESTS_PER_MESSAGE
     lines["sqs requests"] = sqs_requests * prices["sqs"]["request_per_million"] / 1e6
 
-    # The sweep lists every object under incoming/ and looks each up in the table on every
-    # run, so its cost grows with what is stored (uploads are kept, versioned).
-    stored_objects = max(1.0, docs * assumptions.months_stored)
+    stored_objects = _stored_uploads(assumptions)
     s3 = prices["s3"]
     lines["s3 requests"] = (
         docs * 3 * s3["put_per_thousand"] / 1000  # upload, text, summary

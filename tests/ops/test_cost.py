@@ -39,7 +39,7 @@ DURATIONS = {
     "ocr_seconds_per_page": 1.0,
     "summarize_seconds_per_doc": 0.5,
     "classify_seconds_per_doc": 0.1,
-    "sweep_seconds_per_run": 2.0,
+    "sweep_seconds_per_object": 0.001,
 }
 
 
@@ -60,10 +60,11 @@ def function(stage: str, memory: int, arch: str) -> Registration:
 
 
 def test_estimate_matches_a_case_computed_by_hand() -> None:
-    # GIVEN two stages, a daily schedule, one mapping, one log group (30 days), two alarms
+    # GIVEN three stages, a daily sweep, one mapping, one log group (30 days), two alarms
     registrations = [
         function("ocr", 1024, "arm64"),
         function("summarize", 2048, "x86_64"),
+        function("sweep", 512, "arm64"),
         resource("aws:scheduler/schedule:Schedule", "s", scheduleExpression="rate(1 day)"),
         resource("aws:lambda/eventSourceMapping:EventSourceMapping", "m"),
         resource("aws:cloudwatch/logGroup:LogGroup", "l", retentionInDays=30.0),
@@ -74,13 +75,17 @@ def test_estimate_matches_a_case_computed_by_hand() -> None:
     result = estimate(registrations, Assumptions(docs_per_month=1000), PRICES, DURATIONS)
 
     # THEN each line is what the hand computation below gives
-    log_gb = 2000 * 2 / 1024 / 1024
+    invocations = 1000 + 1000 + 30
+    log_gb = invocations * 2 / 1024 / 1024
     expected = {
         # 2 pages x 1 s, x 1769/1024 for the CPU share of 1,024 MB, x 1 GB x $0.00001
         "lambda ocr compute": 1000 * 2.0 * 1769 / 1024 * 1.0 * 0.00001,
         "lambda ocr requests": 1000 * 0.2 / 1e6,
         "lambda summarize compute": 1000 * 0.5 * 2.0 * 0.00002,
         "lambda summarize requests": 1000 * 0.2 / 1e6,
+        # 30 daily runs, each 1 ms for each of the 1,000 stored uploads, x 1769/512, x 0.5 GB
+        "lambda sweep compute": 30 * (0.001 * 1000) * 1769 / 512 * 0.5 * 0.00001,
+        "lambda sweep requests": 30 * 0.2 / 1e6,
         # 5 idle pollers x one 20 s poll, all month; 3 requests per message on 3 queues, and
         # the 30 sweep messages on 2 (sweep queue, and what the sweep sends on)
         "sqs requests": (5 * 2_592_000 / 20 + (3 * 1000 + 2 * 30) * 3) * 0.4 / 1e6,
@@ -90,12 +95,12 @@ def test_estimate_matches_a_case_computed_by_hand() -> None:
         "dynamodb sweep reads": 30 * 1000 * 0.5 * 0.25 / 1e6,
         "cloudwatch logs": log_gb * 0.5 + log_gb * 1.0 * 0.03,
         "cloudwatch alarms": 0.2,
-        "x-ray traces": 2000 * 5.0 / 1e6,
+        "x-ray traces": invocations * 5.0 / 1e6,
         "scheduler": 30 * 1.0 / 1e6,
         "kms keys": 0.0,
     }
     assert result.lines == pytest.approx(expected)
-    assert result.total_usd_per_month == round(sum(expected.values()), 2) == 0.57
+    assert result.total_usd_per_month == round(sum(expected.values()), 2) == 0.58
     assert result.managed_lines == pytest.approx(
         {
             "textract detect document text": 1000 * 2 * 0.0015,
