@@ -26,7 +26,8 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-test: setup tesseract lint
+# Everything CI proves: lint and types, the policy gate on both stacks, then the whole suite.
+test: setup tesseract lint check
 	$(BIN)/pytest
 
 test-fast: setup
