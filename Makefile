@@ -40,8 +40,9 @@ check: setup
 	$(BIN)/docpipe check --stack dev
 	$(BIN)/docpipe check --stack prod
 
+# The main job on the embedded default: the whole pipeline on the local emulator.
 demo: setup tesseract
-	$(BIN)/docpipe preview --stack dev
+	$(BIN)/docpipe local run samples/
 
 clean:
 	rm -rf dist .mypy_cache .ruff_cache
