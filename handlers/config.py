@@ -123,5 +123,10 @@ def sweep_min_age_minutes() -> int:
     return _int("SWEEP_MIN_AGE_MINUTES", 15, minimum=0)
 
 
+def sweep_max_age_minutes() -> int:
+    """Objects older than this are left to the DLQ and the operator (default one day)."""
+    return _int("SWEEP_MAX_AGE_MINUTES", 1440)
+
+
 def sweep_max_per_run() -> int:
     return _int("SWEEP_MAX_PER_RUN", 100)

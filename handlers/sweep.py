@@ -8,6 +8,9 @@ the function does not have), oldest first, at most SWEEP_MAX_PER_RUN per run.
 
 Idempotent: a sweep changes nothing but the ocr queue, and an object whose result exists
 is never re-sent; re-sending one still in flight only repeats deterministic work.
+Objects older than SWEEP_MAX_AGE_MINUTES (default a day) are no longer re-sent: a document
+that still has no result by then failed every retry and rests in a DLQ, and re-sending it on
+every tick would only pile copies there.
 """
 
 from __future__ import annotations
@@ -46,9 +49,10 @@ def handle_message(body: str) -> None:
 def sweep(now: datetime) -> list[str]:
     """Re-enqueue stale objects without a result; return the keys sent."""
     bucket = config.bucket()
-    cutoff = now - timedelta(minutes=config.sweep_min_age_minutes())
+    newest = now - timedelta(minutes=config.sweep_min_age_minutes())
+    oldest = now - timedelta(minutes=config.sweep_max_age_minutes())
     limit = config.sweep_max_per_run()
-    stale = sorted(_stale_objects(bucket, cutoff), key=lambda c: (c.last_modified, c.key))
+    stale = sorted(_stale_objects(bucket, oldest, newest), key=lambda c: (c.last_modified, c.key))
     missing = _without_result(config.table(), stale)[:limit]
     queue_url = config.next_queue_url()
     sqs = runtime.client("sqs")
@@ -58,12 +62,12 @@ def sweep(now: datetime) -> list[str]:
     return [c.key for c in missing]
 
 
-def _stale_objects(bucket: str, cutoff: datetime) -> Iterator[Candidate]:
+def _stale_objects(bucket: str, oldest: datetime, newest: datetime) -> Iterator[Candidate]:
     prefix = config.Prefixes.from_env().incoming
     paginator = runtime.client("s3").get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
-            if obj["Key"].endswith("/") or obj["LastModified"] > cutoff:
+            if obj["Key"].endswith("/") or not oldest <= obj["LastModified"] <= newest:
                 continue  # folder markers hold no document; young objects are still in flight
             etag = str(obj["ETag"]).strip('"')
             yield Candidate(

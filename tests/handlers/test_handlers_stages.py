@@ -278,6 +278,15 @@ def test_sweep_ignores_young_objects(sweep_env: Aws) -> None:
     assert sweep_env.messages("ocr") == []
 
 
+def test_sweep_leaves_objects_past_the_retry_window_to_the_dlq(
+    sweep_env: Aws, env: pytest.MonkeyPatch
+) -> None:
+    env.setenv("SWEEP_MAX_AGE_MINUTES", "60")
+    sweep_env.put("incoming/poison.pdf", b"%PDF-")
+    assert sweep.sweep(datetime.now(UTC) + timedelta(minutes=30)) == ["incoming/poison.pdf"]
+    assert sweep.sweep(datetime.now(UTC) + timedelta(minutes=61)) == []
+
+
 def test_sweep_is_bounded_per_run(sweep_env: Aws, env: pytest.MonkeyPatch) -> None:
     env.setenv("SWEEP_MAX_PER_RUN", "3")
     for n in range(7):
