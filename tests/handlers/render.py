@@ -10,6 +10,7 @@ import hashlib
 import io
 import random
 import textwrap
+import zlib
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -121,23 +122,48 @@ def _assemble(objects: list[bytes], trailer_extra: str = "") -> bytes:
     return bytes(out)
 
 
-def text_pdf(pages: list[str]) -> bytes:
-    """A born-digital PDF: every page has a text layer in Helvetica."""
+def text_pdf(pages: list[str | Image.Image]) -> bytes:
+    """A PDF whose `str` pages have a Helvetica text layer and whose image pages are scans.
+
+    Every page takes three objects: the page, its content stream, and its image (unused
+    by text pages, an empty stream keeps the numbering simple).
+    """
     count = len(pages)
-    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(count))
+    kids = " ".join(f"{4 + 3 * i} 0 R" for i in range(count))
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         f"<< /Type /Pages /Kids [{kids}] /Count {count} >>".encode(),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
     ]
-    for i, text in enumerate(pages):
-        stream = _page_stream(text)
+    for i, page in enumerate(pages):
+        content, image = 5 + 3 * i, 6 + 3 * i
+        if isinstance(page, str):
+            stream, image_object = _page_stream(page), _stream(b"")
+        else:
+            stream = b"q 612 0 0 792 0 0 cm /Im1 Do Q"
+            image_object = _image_xobject(page)
         objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {5 + 2 * i} 0 R "
-            "/Resources << /Font << /F1 3 0 R >> >> >>".encode()
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content} 0 R "
+            f"/Resources << /Font << /F1 3 0 R >> /XObject << /Im1 {image} 0 R >> >> >>".encode()
         )
-        objects.append(f"<< /Length {len(stream)} >>\nstream\n".encode() + stream + b"\nendstream")
+        objects.append(_stream(stream))
+        objects.append(image_object)
     return _assemble(objects)
+
+
+def _stream(data: bytes, extra: str = "") -> bytes:
+    return f"<< /Length {len(data)} {extra}>>\nstream\n".encode() + data + b"\nendstream"
+
+
+def _image_xobject(image: Image.Image) -> bytes:
+    gray = image.convert("L")
+    data = zlib.compress(gray.tobytes(), 9)
+    width, height = gray.size
+    return _stream(
+        data,
+        f"/Type /XObject /Subtype /Image /Width {width} /Height {height} "
+        "/ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode ",
+    )
 
 
 def pdf_without_pages() -> bytes:

@@ -91,6 +91,21 @@ def test_image_only_pdf_is_rasterized_and_ocrd() -> None:
     assert render.character_error_rate(PAGE_TWO, result.text) <= 0.02
 
 
+def test_mixed_pdf_ocrs_only_the_pages_without_text_layer() -> None:
+    # GIVEN a PDF whose first page is born-digital and whose second page is a scan
+    data = render.text_pdf([PAGE_ONE, render.render_page(PAGE_TWO)])
+
+    # WHEN its text is extracted
+    result = ocr_engine.extract_text(data, "mixed.pdf")
+
+    # THEN page one comes from its text layer exactly, page two from OCR
+    first, second = result.text.split(ocr_engine.PAGE_SEPARATOR)
+    assert result.page_methods == ["text-layer", "ocr"]
+    assert render.normalise(first) == render.normalise(PAGE_ONE)
+    assert render.character_error_rate(PAGE_TWO, second) <= 0.02
+    assert 0.85 <= result.confidence < 1.0  # only OCR'd words count
+
+
 def test_blank_page_gives_empty_text_and_zero_confidence() -> None:
     data = render.to_bytes(render.render_page(""), "PNG")
     result = ocr_engine.extract_text(data, "blank.png")
