@@ -136,6 +136,9 @@ class DocumentPipelineArgs(TypedDict, total=False):
     """Re-enqueue uploads older than this with no result. Default 30."""
     sweep_max_per_run: int
     """At most this many re-enqueues per sweep. Default 100."""
+    sweep_max_age_minutes: int
+    """Uploads older than this with no result are left to their DLQ, not re-sent. Default
+    1440 (a day); above `sweep_min_age_minutes`."""
     tags: Mapping[str, str]
     """Tags for every taggable resource. Default: none."""
 
@@ -153,6 +156,7 @@ PIPELINE_DEFAULTS: dict[str, Any] = {
     "sweep_schedule": "rate(15 minutes)",
     "sweep_min_age_minutes": 30,
     "sweep_max_per_run": 100,
+    "sweep_max_age_minutes": 1440,
 }
 
 
@@ -175,9 +179,15 @@ def validate(name: str, args: DocumentPipelineArgs) -> dict[str, Any]:
     _check_ocr_runtime(problems, s)
     _check_stages(problems, name, s)
     _check_artifacts(problems, s)
-    for key in ("sweep_min_age_minutes", "sweep_max_per_run"):
+    for key in ("sweep_min_age_minutes", "sweep_max_per_run", "sweep_max_age_minutes"):
         if not isinstance(s[key], int) or s[key] < 1:
             problems.add(key, f"must be a positive integer, got {s[key]!r}")
+    youngest, oldest = s["sweep_min_age_minutes"], s["sweep_max_age_minutes"]
+    if isinstance(youngest, int) and isinstance(oldest, int) and oldest <= youngest:
+        problems.add(
+            "sweep_max_age_minutes",
+            f"{oldest} must be above sweep_min_age_minutes {youngest}: nothing would be re-sent",
+        )
     problems.raise_if_any()
     return s
 
@@ -461,6 +471,7 @@ class DocumentPipeline(pulumi.ComponentResource):
         if stage == "sweep":
             env["SWEEP_MIN_AGE_MINUTES"] = str(s["sweep_min_age_minutes"])
             env["SWEEP_MAX_PER_RUN"] = str(s["sweep_max_per_run"])
+            env["SWEEP_MAX_AGE_MINUTES"] = str(s["sweep_max_age_minutes"])
         return env
 
     @staticmethod

@@ -129,6 +129,9 @@ def test_a_real_deployment_needs_tesseract(monitor: CapturingMonitor) -> None:
         ({"ocr_layer_arn": LAYER, "ocr_image_uri": IMAGE},
          "ocr_layer_arn: ocr_layer_arn and ocr_image_uri exclude each other"),
         ({"sweep_max_per_run": 0}, "sweep_max_per_run: must be a positive integer, got 0"),
+        ({"sweep_min_age_minutes": 60, "sweep_max_age_minutes": 60},
+         "sweep_max_age_minutes: 60 must be above sweep_min_age_minutes 60: nothing would be "
+         "re-sent"),
         ({"log_retention_days": 8},
          "stages.ocr.log_retention_days: must be one of [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, "
          "180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]"),

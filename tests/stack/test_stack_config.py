@@ -38,6 +38,7 @@ def test_categories_threshold_and_sweep_come_from_config() -> None:
         "dev",
         {"categories": json.dumps(categories), "classifyThreshold": "0.6",
          "sweepSchedule": "rate(1 hour)", "sweepMinAgeMinutes": "45", "sweepMaxPerRun": "10",
+         "sweepMaxAgeMinutes": "600",
          "architecture": "x86_64"},
     )  # fmt: skip
     env = run.named("docpipe-classify-function").inputs["environment"]["variables"]
@@ -48,6 +49,7 @@ def test_categories_threshold_and_sweep_come_from_config() -> None:
     sweep = run.named("docpipe-sweep-function").inputs
     assert sweep["environment"]["variables"]["SWEEP_MIN_AGE_MINUTES"] == "45"
     assert sweep["environment"]["variables"]["SWEEP_MAX_PER_RUN"] == "10"
+    assert sweep["environment"]["variables"]["SWEEP_MAX_AGE_MINUTES"] == "600"
     assert sweep["architectures"] == ["x86_64"]
     schedule = run.named("docpipe-sweep-schedule-schedule").inputs
     assert schedule["scheduleExpression"] == "rate(1 hour)"

@@ -284,6 +284,7 @@ def test_environment_is_the_runtime_contract(stack: str, stage: str) -> None:
             "DOCPIPE_INCOMING_PREFIX": "incoming/",
             "SWEEP_MIN_AGE_MINUTES": "30",
             "SWEEP_MAX_PER_RUN": "100",
+            "SWEEP_MAX_AGE_MINUTES": "1440",
         },
     }[stage]
     assert env == {**common, **expected}
