@@ -22,8 +22,9 @@ from local.runtime import PROJECT_DIR
 from local.session import LocalSession, SessionOptions
 
 STATE_DIR = PROJECT_DIR / ".docpipe"
-STATE_FILE = STATE_DIR / "local.json"
-UP_LOG = STATE_DIR / "local-up.log"
+# DOCPIPE_LOCAL_STATE moves the state file (tests run their own deployment beside a user's).
+STATE_FILE = Path(os.environ.get("DOCPIPE_LOCAL_STATE", STATE_DIR / "local.json"))
+UP_LOG = STATE_FILE.with_suffix(".log")
 
 
 class StateError(Exception):
@@ -102,7 +103,7 @@ def start_detached(argv: list[str], wait_s: float = 180.0, path: Path = STATE_FI
     """Start `docpipe local up --foreground ...` in its own session; wait for its state file."""
     if running_state(path) is not None:
         raise StateError(f"a local deployment is already running (see {path})")
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with UP_LOG.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "cli.main", "local", "up", "--foreground", *argv],

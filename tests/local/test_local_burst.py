@@ -50,6 +50,10 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSession]:
         ),
     )
     with LocalSession(options) as running:
+        assert running.runtime is not None
+        # The schedule fires once now: its role sends the sweep message, which the denied
+        # sweep variant fails while the burst runs (its two receives take a minute).
+        running.runtime.ticker.tick()
         yield running
 
 
@@ -109,7 +113,7 @@ def test_a_burst_into_a_stage_with_concurrency_2_loses_nothing(session: LocalSes
 def test_a_write_outside_the_role_is_denied_and_dead_lettered(session: LocalSession) -> None:
     runtime = session.runtime
     assert runtime is not None
-    runtime.ticker.tick()  # the schedule fires once: its role sends the sweep message
+    assert runtime.ticker.ticks == 1  # ticked when the session started (see the fixture)
 
     sweep_dlq = session.outputs["dlq_urls"]["sweep"]
     wait_for(lambda: dlq_depths(session)["sweep"] == 1, 150, "the sweep message in its DLQ")
