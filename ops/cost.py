@@ -171,10 +171,16 @@ def estimate(
 
     # One result item per document: up to 2 KB with its summary, so two write units; each
     # sweep check is an eventually consistent read of an item under 4 KB: half a read unit.
+    # The sweep lists every stored upload but looks up only those within its age window.
     dynamodb = prices["dynamodb"]
     lines["dynamodb writes"] = docs * 2 * dynamodb["write_unit_per_million"] / 1e6
     lines["dynamodb sweep reads"] = (
-        sweeps * stored_objects * 0.5 * dynamodb["read_unit_per_million"] / 1e6
+        sweeps
+        * docs
+        * _sweep_window_fraction(registrations)
+        * 0.5
+        * dynamodb["read_unit_per_million"]
+        / 1e6
     )
 
     cloudwatch = prices["cloudwatch"]
@@ -197,6 +203,18 @@ def estimate(
 
     result.managed_lines.update(managed_alternative(assumptions, prices))
     return result
+
+
+def _sweep_window_fraction(registrations: list[Registration]) -> float:
+    """The share of a month's uploads the sweep looks up on each run: those aged between
+    SWEEP_MIN_AGE_MINUTES and SWEEP_MAX_AGE_MINUTES (older ones are left to their DLQ)."""
+    for r in registrations:
+        variables = (r.inputs.get("environment") or {}).get("variables") or {}
+        if variables.get("DOCPIPE_STAGE") == "sweep":
+            youngest = float(variables.get("SWEEP_MIN_AGE_MINUTES", 0))
+            oldest = float(variables.get("SWEEP_MAX_AGE_MINUTES", SECONDS_PER_MONTH / 60))
+            return max(0.0, oldest - youngest) * 60 / SECONDS_PER_MONTH
+    return 0.0
 
 
 def _mean_retention_days(registrations: list[Registration]) -> float:

@@ -59,12 +59,20 @@ def function(stage: str, memory: int, arch: str) -> Registration:
     )
 
 
+def sweep_function(min_age: int, max_age: int) -> Registration:
+    sweep = function("sweep", 512, "arm64")
+    sweep.inputs["environment"]["variables"].update(
+        SWEEP_MIN_AGE_MINUTES=str(min_age), SWEEP_MAX_AGE_MINUTES=str(max_age)
+    )
+    return sweep
+
+
 def test_estimate_matches_a_case_computed_by_hand() -> None:
     # GIVEN three stages, a daily sweep, one mapping, one log group (30 days), two alarms
     registrations = [
         function("ocr", 1024, "arm64"),
         function("summarize", 2048, "x86_64"),
-        function("sweep", 512, "arm64"),
+        sweep_function(min_age=30, max_age=1470),
         resource("aws:scheduler/schedule:Schedule", "s", scheduleExpression="rate(1 day)"),
         resource("aws:lambda/eventSourceMapping:EventSourceMapping", "m"),
         resource("aws:cloudwatch/logGroup:LogGroup", "l", retentionInDays=30.0),
@@ -92,7 +100,8 @@ def test_estimate_matches_a_case_computed_by_hand() -> None:
         "s3 requests": 3000 * 0.005 / 1000 + 4000 * 0.0004 / 1000 + 30 * 1 * 0.005 / 1000,
         "s3 storage": 1000 / 1024 * 0.023,
         "dynamodb writes": 2000 * 1.0 / 1e6,
-        "dynamodb sweep reads": 30 * 1000 * 0.5 * 0.25 / 1e6,
+        # each run looks up the uploads aged 30 to 1,470 minutes: 1,440 / 43,200 of a month's
+        "dynamodb sweep reads": 30 * 1000 * (1440 / 43200) * 0.5 * 0.25 / 1e6,
         "cloudwatch logs": log_gb * 0.5 + log_gb * 1.0 * 0.03,
         "cloudwatch alarms": 0.2,
         "x-ray traces": invocations * 5.0 / 1e6,
@@ -100,7 +109,7 @@ def test_estimate_matches_a_case_computed_by_hand() -> None:
         "kms keys": 0.0,
     }
     assert result.lines == pytest.approx(expected)
-    assert result.total_usd_per_month == round(sum(expected.values()), 2) == 0.58
+    assert result.total_usd_per_month == round(sum(expected.values()), 2) == 0.57
     assert result.managed_lines == pytest.approx(
         {
             "textract detect document text": 1000 * 2 * 0.0015,
