@@ -1,8 +1,8 @@
-"""Render docs/configuration.md's reference table from Pulumi.yaml.
+"""Render the config reference table of README.md and docs/configuration.md from Pulumi.yaml.
 
-    .venv/bin/python tests/stack/config_doc.py     # rewrite the table in place
+    .venv/bin/python tests/stack/config_doc.py     # rewrite both tables in place
 
-test_stack_config.py fails when the file and Pulumi.yaml disagree.
+test_stack_config.py fails when either file and Pulumi.yaml disagree.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-DOC = PROJECT_DIR / "docs" / "configuration.md"
+DOCS = (PROJECT_DIR / "README.md", PROJECT_DIR / "docs" / "configuration.md")
 BEGIN = "<!-- BEGIN config table: generated from Pulumi.yaml by tests/stack/config_doc.py -->"
 END = "<!-- END config table -->"
 
@@ -35,14 +35,14 @@ def table() -> str:
     return "\n".join([BEGIN, *lines, END])
 
 
-def current() -> str:
-    text = DOC.read_text()
+def current(doc: Path) -> str:
+    text = doc.read_text()
     return text[text.index(BEGIN) : text.index(END) + len(END)]
 
 
 def write() -> None:
-    text = DOC.read_text()
-    DOC.write_text(text.replace(current(), table()))
+    for doc in DOCS:
+        doc.write_text(doc.read_text().replace(current(doc), table()))
 
 
 if __name__ == "__main__":
