@@ -10,6 +10,7 @@ import json
 import os
 import time
 from typing import Any
+from urllib.parse import unquote_plus
 
 import boto3
 
@@ -20,8 +21,8 @@ def _table() -> Any:
 
 def _item_id(body: str) -> str | None:
     data = json.loads(body)
-    if "Records" in data:  # an S3 notification: one item per object key
-        return str(data["Records"][0]["s3"]["object"]["key"])
+    if "Records" in data:  # an S3 notification: one item per object key (URL-encoded)
+        return unquote_plus(str(data["Records"][0]["s3"]["object"]["key"]))
     return data.get("id")
 
 
@@ -77,3 +78,8 @@ def record_slowly(event: dict[str, Any], context: Any) -> dict[str, Any]:
         time.sleep(0.01)
         table.put_item(Item={"doc_id": json.loads(record["body"])["id"]})
     return {"batchItemFailures": []}
+
+
+def echo_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Returns its event and the worker's pid: shows which execution environment ran it."""
+    return {**event, "pid": os.getpid()}
