@@ -27,11 +27,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "local")]
+sys.path[:0] = [str(ROOT)]
 
-from localtest import write_documents  # noqa: E402
-
-from local.run import upload, wait_until_settled  # noqa: E402
+from local.run import document_files, upload, wait_until_settled  # noqa: E402
 from local.runtime import RuntimeOptions, lambda_record  # noqa: E402
 from local.session import LocalSession, SessionOptions  # noqa: E402
 
@@ -39,9 +37,8 @@ STAGES = ("ocr", "summarize", "classify")
 
 
 def documents(folder: Path, count: int) -> list[Path]:
-    """`count` documents cycling through a scan (PNG), a text PDF and a two-page TIFF."""
-    kinds = write_documents(folder / "kinds")
-    cycle = [kinds["invoice.png"], kinds["contract.pdf"], kinds["report.tiff"]]
+    """`count` documents cycling through the samples (each copy a distinct upload)."""
+    cycle = document_files([ROOT / "samples"])
     paths = []
     for i in range(count):
         source = cycle[i % len(cycle)]
@@ -154,7 +151,8 @@ def markdown(results: list[dict[str, Any]], count: int, load: str) -> str:
         "",
         "## Local mode vs direct handler calls (`bench/local_bench.py`)",
         "",
-        f"{count} documents (a 300-DPI PNG scan, a text-layer PDF and a two-page TIFF in turn), "
+        f"{count} documents (the four `samples/` in turn: scanned JPEG and PNG, text-layer PDF, "
+        "two-page TIFF), "
         f"dev stack settings (maximum concurrency 2 per stage), {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, measured {measured}.",
         f"Command: `.venv/bin/python bench/local_bench.py --documents {count}`.",

@@ -13,25 +13,11 @@ from local.session import LocalSession
 VARIANTS_DIR = Path(__file__).resolve().parent
 RENDER_PATH = VARIANTS_DIR.parent / "handlers" / "render.py"
 
-# Text whose category the stack's default categories (Pulumi.yaml) decide without doubt.
-DOCUMENT_TEXT = {
-    "invoice": (
-        "INVOICE No. 4411. Amount due: 1,250.00 EUR. Total payment due within 30 days. "
-        "VAT included. Please make the payment to our account before the due date."
-    ),
-    "contract": (
-        "This agreement is made between the parties. The term of this agreement is two years. "
-        "Termination requires ninety days notice. Liability of each party is limited."
-    ),
-    "report": (
-        "Quarterly report. The analysis of the results shows revenue growth. "
-        "Findings: revenue increased in every region and the quarterly results are strong."
-    ),
-    "letter": (
-        "Dear Ms. Smith, thank you for your kind letter of last week. We were glad to hear "
-        "from you. Sincerely, and with kind regards, John Doe."
-    ),
-}
+# A text the stack's default categories (Pulumi.yaml) classify as a contract without doubt.
+CONTRACT_TEXT = (
+    "This agreement is made between the parties. The term of this agreement is two years. "
+    "Termination requires ninety days notice. Liability of each party is limited."
+)
 
 
 def render() -> ModuleType:
@@ -41,25 +27,6 @@ def render() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def write_documents(folder: Path) -> dict[str, Path]:
-    """One document of each kind, named by the category it must get: file name -> path."""
-    r = render()
-    folder.mkdir(parents=True, exist_ok=True)
-    files = {
-        "invoice.png": r.to_bytes(r.render_page(DOCUMENT_TEXT["invoice"]), "PNG"),
-        "contract.pdf": r.text_pdf([DOCUMENT_TEXT["contract"]]),
-        "report.tiff": r.multipage_tiff(
-            [r.render_page(DOCUMENT_TEXT["report"]), r.render_page(DOCUMENT_TEXT["report"])]
-        ),
-        "letter.jpg": r.to_bytes(r.degrade(r.render_page(DOCUMENT_TEXT["letter"])), "JPEG"),
-    }
-    paths = {}
-    for name, data in files.items():
-        paths[name] = folder / name
-        paths[name].write_bytes(data)
-    return paths
 
 
 def stages(**settings: dict[str, Any]) -> dict[str, str]:

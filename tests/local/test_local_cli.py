@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from localtest import DOCUMENT_TEXT, render
+from localtest import CONTRACT_TEXT, render
 
 from local.runtime import PROJECT_DIR
 
@@ -28,7 +28,7 @@ def local_run(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def contract_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("docs") / "contract.pdf"
-    path.write_bytes(render().text_pdf([DOCUMENT_TEXT["contract"]]))
+    path.write_bytes(render().text_pdf([CONTRACT_TEXT]))
     return path
 
 
