@@ -172,14 +172,21 @@ class FunctionPool:
         self._idle: list[Worker] = []
         self._all: list[Worker] = []
         self._lock = threading.Lock()
+        self._closed = False
 
     def _checkout(self) -> tuple[Worker, bool]:
         with self._lock:
+            if self._closed:
+                raise WorkerError("the runtime is stopping")
             if self._idle:
                 return self._idle.pop(), False
         worker = Worker(self.spec, self.handler, self.env, self._log)
         with self._lock:
             self._all.append(worker)
+            closed = self._closed
+        if closed:  # stopped while this one was starting: do not leave it behind
+            worker.kill()
+            raise WorkerError("the runtime is stopping")
         return worker, True
 
     def _discard(self, worker: Worker) -> None:
@@ -220,10 +227,16 @@ class FunctionPool:
         return Invocation(False, error=error, cold_start=cold, timed_out=error["type"] == "Timeout")
 
     def close(self) -> None:
+        """Idle workers exit at end of input; busy ones are killed (their batch fails)."""
         with self._lock:
-            workers, self._all, self._idle = list(self._all), [], []
+            self._closed = True
+            workers, idle = list(self._all), list(self._idle)
+            self._all, self._idle = [], []
         for worker in workers:
-            worker.close()
+            if worker in idle:
+                worker.close()
+            else:
+                worker.kill()
         self._log.close()
 
 
@@ -576,8 +589,10 @@ class LambdaRuntime:
     def stop(self) -> None:
         self.ticker.stop()
         for poller in self.pollers:
-            poller._stop.set()  # all stop receiving at once, then wait for in-flight batches
-        for poller in self.pollers:
-            poller.stop()
+            poller._stop.set()  # all stop receiving at once
+        # Then end the workers, so an invocation in flight fails now instead of running out
+        # its timeout (up to 15 minutes); its messages stay on their queue.
         for pool in self.pools.values():
             pool.close()
+        for poller in self.pollers:
+            poller.stop()
