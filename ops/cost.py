@@ -120,91 +120,6 @@ def _stage_seconds(stage: str, durations: dict[str, Any], a: Assumptions) -> flo
     return float(per_invocation[stage])
 
 
-def estimate(
-    registrations: list[Registration],
-    assumptions: Assumptions,
-    prices: dict[str, Any] | None = None,
-    durations: dict[str, Any] | None = None,
-) -> Estimate:
-    prices = prices or load_json(PRICES_FILE)
-    durations = durations or load_json(DURATIONS_FILE)
-    result = Estimate(assumptions)
-    lines = result.lines
-    docs = assumptions.docs_per_month
-    sweeps = sum(
-        runs_per_month(r.inputs.get("scheduleExpression", ""))
-        for r in registrations
-        if r.type == "aws:scheduler/schedule:Schedule"
-    )
-
-    invocations_total = 0.0
-    for stage, settings in sorted(stage_settings(registrations).items()):
-        invocations = sweeps if stage == "sweep" else docs
-        seconds = _stage_seconds(stage, durations, assumptions)
-        seconds *= max(1.0, FULL_VCPU_MB / settings.memory_mb)
-        gb_seconds = invocations * seconds * settings.memory_mb / 1024
-        lines[f"lambda {stage} compute"] = (
-            gb_seconds * prices["lambda"]["gb_second"][settings.architecture]
-        )
-        lines[f"lambda {stage} requests"] = (
-            invocations * prices["lambda"]["request_per_million"] / 1e6
-        )
-        invocations_total += invocations
-
-    mappings = [
-        r for r in registrations if r.type == "aws:lambda/eventSourceMapping:EventSourceMapping"
-    ]
-    idle_polls = len(mappings) * IDLE_POLLERS * SECONDS_PER_MONTH / LONG_POLL_SECONDS
-    work_messages = 3 * docs + 2 * sweeps  # ocr, summarize, classify queues; sweep queue
-    sqs_requests = idle_polls + work_messages * SQS_REQUESTS_PER_MESSAGE
-    lines["sqs requests"] = sqs_requests * prices["sqs"]["request_per_million"] / 1e6
-
-    stored_objects = _stored_uploads(assumptions)
-    s3 = prices["s3"]
-    lines["s3 requests"] = (
-        docs * 3 * s3["put_per_thousand"] / 1000  # upload, text, summary
-        + docs * 4 * s3["get_per_thousand"] / 1000  # ocr, summarize, classify x2
-        + sweeps * math.ceil(stored_objects / 1000) * s3["list_per_thousand"] / 1000
-    )
-    stored_gb = docs * assumptions.mb_per_doc / 1024 * assumptions.months_stored
-    lines["s3 storage"] = stored_gb * s3["storage_gb_month"]
-
-    # One result item per document: up to 2 KB with its summary, so two write units; each
-    # sweep check is an eventually consistent read of an item under 4 KB: half a read unit.
-    # The sweep lists every stored upload but looks up only those within its age window.
-    dynamodb = prices["dynamodb"]
-    lines["dynamodb writes"] = docs * 2 * dynamodb["write_unit_per_million"] / 1e6
-    lines["dynamodb sweep reads"] = (
-        sweeps
-        * docs
-        * _sweep_window_fraction(registrations)
-        * 0.5
-        * dynamodb["read_unit_per_million"]
-        / 1e6
-    )
-
-    cloudwatch = prices["cloudwatch"]
-    log_gb = invocations_total * assumptions.log_kb_per_invocation / 1024 / 1024
-    retention_months = _mean_retention_days(registrations) / 30
-    lines["cloudwatch logs"] = (
-        log_gb * cloudwatch["logs_ingest_per_gb"]
-        + log_gb * min(retention_months, 1.0) * cloudwatch["logs_storage_gb_month"]
-    )
-    alarms = len([r for r in registrations if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm"])
-    lines["cloudwatch alarms"] = alarms * cloudwatch["alarm_per_month"]
-
-    traced = min(invocations_total, SECONDS_PER_MONTH) + XRAY_SAMPLE_RATE * max(
-        0.0, invocations_total - SECONDS_PER_MONTH
-    )
-    lines["x-ray traces"] = traced * prices["xray"]["traces_recorded_per_million"] / 1e6
-    lines["scheduler"] = sweeps * prices["scheduler"]["invocation_per_million"] / 1e6
-    keys = len([r for r in registrations if r.type == "aws:kms/key:Key"])
-    lines["kms keys"] = keys * prices["kms"]["key_per_month"]
-
-    result.managed_lines.update(managed_alternative(assumptions, prices))
-    return result
-
-
 def _sweep_window_fraction(registrations: list[Registration]) -> float:
     """The share of a month's uploads the sweep looks up on each run: those aged between
     SWEEP_MIN_AGE_MINUTES and SWEEP_MAX_AGE_MINUTES (older ones are left to their DLQ)."""
@@ -224,6 +139,132 @@ def _mean_retention_days(registrations: list[Registration]) -> float:
         if r.type == "aws:cloudwatch/logGroup:LogGroup"
     ]
     return sum(days) / len(days) if days else 0.0
+
+
+@dataclass(frozen=True)
+class StackUsage:
+    """What the stack decides that costs money, read once from its registrations."""
+
+    stages: dict[str, StageSettings]
+    sweeps_per_month: float
+    mappings: int
+    alarms: int
+    kms_keys: int
+    mean_log_retention_days: float
+    sweep_window_fraction: float
+
+    @classmethod
+    def of(cls, registrations: list[Registration]) -> StackUsage:
+        def count(type_token: str) -> int:
+            return sum(1 for r in registrations if r.type == type_token)
+
+        return cls(
+            stages=stage_settings(registrations),
+            sweeps_per_month=sum(
+                runs_per_month(r.inputs.get("scheduleExpression", ""))
+                for r in registrations
+                if r.type == "aws:scheduler/schedule:Schedule"
+            ),
+            mappings=count("aws:lambda/eventSourceMapping:EventSourceMapping"),
+            alarms=count("aws:cloudwatch/metricAlarm:MetricAlarm"),
+            kms_keys=count("aws:kms/key:Key"),
+            mean_log_retention_days=_mean_retention_days(registrations),
+            sweep_window_fraction=_sweep_window_fraction(registrations),
+        )
+
+    def invocations(self, stage: str, a: Assumptions) -> float:
+        return self.sweeps_per_month if stage == "sweep" else float(a.docs_per_month)
+
+    def total_invocations(self, a: Assumptions) -> float:
+        return sum(self.invocations(stage, a) for stage in self.stages)
+
+
+Lines = dict[str, float]
+
+
+def estimate(
+    registrations: list[Registration],
+    assumptions: Assumptions,
+    prices: dict[str, Any] | None = None,
+    durations: dict[str, Any] | None = None,
+) -> Estimate:
+    prices = prices or load_json(PRICES_FILE)
+    durations = durations or load_json(DURATIONS_FILE)
+    usage = StackUsage.of(registrations)
+    result = Estimate(assumptions)
+    for lines in (
+        _lambda_lines(usage, assumptions, prices["lambda"], durations),
+        _sqs_lines(usage, assumptions, prices["sqs"]),
+        _s3_lines(usage, assumptions, prices["s3"]),
+        _dynamodb_lines(usage, assumptions, prices["dynamodb"]),
+        _observability_lines(usage, assumptions, prices),
+    ):
+        result.lines.update(lines)
+    result.managed_lines.update(managed_alternative(assumptions, prices))
+    return result
+
+
+def _lambda_lines(
+    usage: StackUsage, a: Assumptions, price: dict[str, Any], durations: dict[str, Any]
+) -> Lines:
+    lines = {}
+    for stage, settings in sorted(usage.stages.items()):
+        invocations = usage.invocations(stage, a)
+        seconds = _stage_seconds(stage, durations, a) * max(1.0, FULL_VCPU_MB / settings.memory_mb)
+        gb_seconds = invocations * seconds * settings.memory_mb / 1024
+        lines[f"lambda {stage} compute"] = gb_seconds * price["gb_second"][settings.architecture]
+        lines[f"lambda {stage} requests"] = invocations * price["request_per_million"] / 1e6
+    return lines
+
+
+def _sqs_lines(usage: StackUsage, a: Assumptions, price: dict[str, Any]) -> Lines:
+    idle_polls = usage.mappings * IDLE_POLLERS * SECONDS_PER_MONTH / LONG_POLL_SECONDS
+    # ocr, summarize and classify queues carry each document; the sweep queue each tick,
+    # and the ocr queue what the sweep sends on (at most one per tick counted here)
+    work_messages = 3 * a.docs_per_month + 2 * usage.sweeps_per_month
+    requests = idle_polls + work_messages * SQS_REQUESTS_PER_MESSAGE
+    return {"sqs requests": requests * price["request_per_million"] / 1e6}
+
+
+def _s3_lines(usage: StackUsage, a: Assumptions, price: dict[str, Any]) -> Lines:
+    docs, stored = a.docs_per_month, _stored_uploads(a)
+    return {
+        "s3 requests": (
+            docs * 3 * price["put_per_thousand"] / 1000  # upload, text, summary
+            + docs * 4 * price["get_per_thousand"] / 1000  # ocr, summarize, classify x2
+            + usage.sweeps_per_month * math.ceil(stored / 1000) * price["list_per_thousand"] / 1000
+        ),
+        "s3 storage": docs * a.mb_per_doc / 1024 * a.months_stored * price["storage_gb_month"],
+    }
+
+
+def _dynamodb_lines(usage: StackUsage, a: Assumptions, price: dict[str, Any]) -> Lines:
+    # One result item per document: up to 2 KB with its summary, so two write units; each
+    # sweep check is an eventually consistent read of an item under 4 KB: half a read unit.
+    # The sweep lists every stored upload but looks up only those within its age window.
+    checked = usage.sweeps_per_month * a.docs_per_month * usage.sweep_window_fraction
+    return {
+        "dynamodb writes": a.docs_per_month * 2 * price["write_unit_per_million"] / 1e6,
+        "dynamodb sweep reads": checked * 0.5 * price["read_unit_per_million"] / 1e6,
+    }
+
+
+def _observability_lines(usage: StackUsage, a: Assumptions, prices: dict[str, Any]) -> Lines:
+    cloudwatch = prices["cloudwatch"]
+    invocations = usage.total_invocations(a)
+    log_gb = invocations * a.log_kb_per_invocation / 1024 / 1024
+    stored_months = min(usage.mean_log_retention_days / 30, 1.0)
+    traced = min(invocations, SECONDS_PER_MONTH) + XRAY_SAMPLE_RATE * max(
+        0.0, invocations - SECONDS_PER_MONTH
+    )
+    return {
+        "cloudwatch logs": log_gb * cloudwatch["logs_ingest_per_gb"]
+        + log_gb * stored_months * cloudwatch["logs_storage_gb_month"],
+        "cloudwatch alarms": usage.alarms * cloudwatch["alarm_per_month"],
+        "x-ray traces": traced * prices["xray"]["traces_recorded_per_million"] / 1e6,
+        "scheduler": usage.sweeps_per_month * prices["scheduler"]["invocation_per_million"] / 1e6,
+        "kms keys": usage.kms_keys * prices["kms"]["key_per_month"],
+    }
 
 
 def managed_alternative(a: Assumptions, prices: dict[str, Any]) -> dict[str, float]:

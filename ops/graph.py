@@ -108,6 +108,9 @@ def _policy_statements(registrations: list[Registration]) -> dict[str, list[dict
 
 
 def _as_list(value: Any) -> list[Any]:
+    """IAM allows a string or a list for Action and Resource."""
+    if value is None:
+        return []
     return value if isinstance(value, list) else [value]
 
 
@@ -123,8 +126,8 @@ def _add_storage_edges(registrations: list[Registration], link: Any) -> None:
 
 
 def _link_storage(function_arn: Any, actions: set[str], resource: str, link: Any) -> None:
-    if resource.startswith("arn:aws:s3:::") and "/" in resource:
-        bucket, prefix = resource.removeprefix("arn:aws:s3:::").split("/", 1)
+    if ":s3:::" in resource and "/" in resource:  # any partition: aws, aws-cn, aws-us-gov
+        bucket, prefix = resource.split(":s3:::", 1)[1].split("/", 1)
         if "s3:PutObject" in actions:
             link(function_arn, bucket, f"put {prefix}")
         if "s3:GetObject" in actions:

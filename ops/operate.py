@@ -168,9 +168,22 @@ def dlq_redrive(target: Target, stage: str) -> RedriveResult:
     try:
         task = sqs.start_message_move_task(SourceArn=source_arn, DestinationArn=destination_arn)
         return RedriveResult(stage, 0, "StartMessageMoveTask", task["TaskHandle"])
-    except (ClientError, NotImplementedError):
-        pass
+    except NotImplementedError:
+        pass  # moto in-process
+    except ClientError as error:
+        if not move_task_unsupported(error, emulated=target.endpoint_url is not None):
+            raise  # AccessDenied, a bad ARN, ...: the operator must see it, not a fallback
     return RedriveResult(stage, _move_messages(target, stage), "receive-send-delete")
+
+
+UNSUPPORTED_CODES = {"UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation"}
+
+
+def move_task_unsupported(error: ClientError, emulated: bool) -> bool:
+    """Whether StartMessageMoveTask is missing, rather than refused: SQS says so with
+    UnsupportedOperation; moto's server answers a bare HTTP 500 for actions it lacks."""
+    code = error.response.get("Error", {}).get("Code", "")
+    return code in UNSUPPORTED_CODES or (emulated and code == "500")
 
 
 def _move_messages(target: Target, stage: str) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import pytest
+from botocore.exceptions import ClientError
 
 from cli.main import main
 from local.deploy import EmulatorMocks
@@ -170,3 +171,23 @@ def test_bad_target_is_one_clear_line(tmp_path: Path, capsys: Any) -> None:
     assert capsys.readouterr().err.startswith(
         f"docpipe status: cannot read stack outputs from {missing}"
     )
+
+
+def client_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "m"}}, "StartMessageMoveTask")
+
+
+@pytest.mark.parametrize(
+    ("code", "emulated", "unsupported"),
+    [
+        ("AWS.SimpleQueueService.UnsupportedOperation", False, True),
+        ("500", True, True),  # moto's server for an action it does not implement
+        ("500", False, False),  # a real SQS 500 is an error to report, not a fallback
+        ("AccessDenied", False, False),
+        ("AccessDenied", True, False),
+    ],
+)
+def test_redrive_falls_back_only_when_the_move_task_is_missing(
+    code: str, emulated: bool, unsupported: bool
+) -> None:
+    assert operate.move_task_unsupported(client_error(code), emulated) is unsupported
