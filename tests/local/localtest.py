@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from local.session import LocalSession
 
 VARIANTS_DIR = Path(__file__).resolve().parent
+MINI_STACK = VARIANTS_DIR / "mini_stack"
 RENDER_PATH = VARIANTS_DIR.parent / "handlers" / "render.py"
 
 # A text the stack's default categories (Pulumi.yaml) classify as a contract without doubt.
@@ -62,3 +64,13 @@ def table_items(session: LocalSession) -> list[dict[str, Any]]:
 def function_log(session: LocalSession, stage: str) -> str:
     assert session.runtime is not None
     return (session.runtime.options.log_dir / f"{stage}.log").read_text()
+
+
+def mini_project(tmp_path: Path) -> Path:
+    """The mini stack as a Pulumi project directory (its program becomes __main__.py)."""
+    project = tmp_path / "mini"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "Pulumi.test.yaml"):
+        shutil.copy(MINI_STACK / name, project / name)
+    shutil.copy(MINI_STACK / "program.py", project / "__main__.py")
+    return project

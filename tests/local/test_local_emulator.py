@@ -6,18 +6,17 @@ Real moto server over HTTP on 127.0.0.1; each test gets a fresh one (start reset
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
+from localtest import mini_project
 
 from local.deploy import EmulatorMocks
 from local.emulator import Emulator, assume_role_credentials
 from mockrun import run_program
 
-MINI_STACK = Path(__file__).parent / "mini_stack"
 LAMBDA_TRUST = json.dumps(
     {
         "Version": "2012-10-17",
@@ -30,16 +29,6 @@ LAMBDA_TRUST = json.dumps(
         ],
     }
 )
-
-
-def mini_project(tmp_path: Path) -> Path:
-    """The mini stack as a Pulumi project directory (its program becomes __main__.py)."""
-    project = tmp_path / "mini"
-    project.mkdir()
-    for name in ("Pulumi.yaml", "Pulumi.test.yaml"):
-        shutil.copy(MINI_STACK / name, project / name)
-    shutil.copy(MINI_STACK / "program.py", project / "__main__.py")
-    return project
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localtest import VARIANTS_DIR, queue_messages, table_items
-from test_local_emulator import mini_project
+from localtest import VARIANTS_DIR, mini_project, queue_messages, table_items
 
 from local.runtime import FunctionPool, RuntimeOptions, Stats
 from local.session import LocalSession, SessionOptions
