@@ -164,3 +164,25 @@ def test_lazy_queue_attributes_answer_exactly_as_moto_does(emulator: Emulator) -
             "ContentBasedDeduplication"
         )
     assert queues["dead"].attributes["ApproximateNumberOfMessages"] == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_resource_of_the_stack_is_created_in_the_emulator(
+    emulator: Emulator, stack: str
+) -> None:
+    mocks = EmulatorMocks(emulator)
+    run = run_program(stack, mocks=mocks)
+    custom_types = {r.type for r in run.registrations if r.custom}
+    assert custom_types <= set(mocks.supported_types)
+    assert mocks.deployment.errors == []
+    created = {r.name for r in run.registrations if r.custom}
+    assert created == set(mocks.deployment.created)
+    # Real identifiers: every queue URL and function exists in the emulator.
+    sqs = emulator.client("sqs")
+    for url in [*run.outputs["queue_urls"].values(), *run.outputs["dlq_urls"].values()]:
+        assert url.startswith(emulator.endpoint)
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    lambda_ = emulator.client("lambda")
+    for name in run.outputs["function_names"].values():
+        assert lambda_.get_function(FunctionName=name)["Configuration"]["FunctionName"] == name
