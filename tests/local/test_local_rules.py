@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+import time
 from types import SimpleNamespace
 
 import pytest
 
 from local.deploy import _is_tls_only_deny, _pascal, _queue_attributes
 from local.moto_patches import _single_table_name, dynamodb_table_arn, iam_action
-from local.runtime import Invocation, doc_id_of, failed_message_ids, lambda_record
+from local.runtime import (
+    Invocation,
+    QueuePoller,
+    Stats,
+    doc_id_of,
+    failed_message_ids,
+    lambda_record,
+)
+from local.topology import FunctionSpec, MappingSpec, QueueSpec
 
 IDS = ["m1", "m2", "m3"]
 
@@ -149,3 +158,61 @@ def test_dynamodb_requests_name_their_table() -> None:
     assert _single_table_name({"RequestItems": {"a": {}}}) == "a"
     handler.raw_body = b"not json"
     assert dynamodb_table_arn(handler) == "*"
+
+
+# -- batching: batch size and window ------------------------------------------------------------
+
+
+class FakeQueue:
+    """Answers ReceiveMessage from a list, `per_call` messages at a time."""
+
+    def __init__(self, count: int, per_call: int) -> None:
+        self.waiting = [
+            {"MessageId": f"m{i}", "ReceiptHandle": f"r{i}", "Body": "{}", "MD5OfBody": ""}
+            for i in range(count)
+        ]
+        self.per_call = per_call
+        self.calls: list[int] = []
+
+    def receive_message(self, **request: object) -> dict[str, object]:
+        requested = int(str(request["MaxNumberOfMessages"]))
+        self.calls.append(requested)
+        limit = min(requested, self.per_call)
+        batch, self.waiting = self.waiting[:limit], self.waiting[limit:]
+        return {"Messages": batch} if batch else {}
+
+
+def poller_for(queue: FakeQueue, batch_size: int, window_s: float) -> QueuePoller:
+    spec = FunctionSpec("f", "arn:f", "h.h", 3, 128, "arn:role", {})
+    mapping = MappingSpec(
+        uuid="u",
+        queue=QueueSpec("q", "arn:q", "http://q", 30, None, None),
+        function=spec,
+        batch_size=batch_size,
+        batching_window_s=window_s,
+        maximum_concurrency=2,
+        report_batch_item_failures=True,
+        enabled=True,
+    )
+    pool = SimpleNamespace(spec=spec)
+    return QueuePoller(mapping, pool, queue, 2, Stats())  # type: ignore[arg-type]
+
+
+def test_without_a_window_one_receive_makes_the_batch() -> None:
+    queue = FakeQueue(count=25, per_call=4)
+    batch = poller_for(queue, batch_size=10, window_s=0)._collect_batch()
+    assert len(batch) == 4 and queue.calls == [10]
+
+
+def test_a_window_gathers_up_to_the_batch_size() -> None:
+    queue = FakeQueue(count=25, per_call=4)
+    batch = poller_for(queue, batch_size=10, window_s=5)._collect_batch()
+    assert len(batch) == 10 and queue.calls == [10, 6, 2]  # SQS hands out 10 at most per call
+
+
+def test_a_window_ends_with_a_partial_batch() -> None:
+    queue = FakeQueue(count=3, per_call=2)
+    started = time.monotonic()
+    batch = poller_for(queue, batch_size=100, window_s=1.5)._collect_batch()
+    assert len(batch) == 3
+    assert 1.4 < time.monotonic() - started < 3
