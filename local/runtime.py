@@ -402,7 +402,10 @@ class QueuePoller:
             remaining = window_ends - time.monotonic()
             if remaining <= 0:
                 break
-            batch += self._receive(batch_size - len(batch), wait_s=min(remaining, 1))
+            more = self._receive(batch_size - len(batch), wait_s=min(remaining, 1))
+            if not more and remaining < 1:  # SQS long-polls whole seconds only: do not spin
+                self._stop.wait(min(remaining, 0.2))
+            batch += more
         return batch
 
     def _invoke_and_settle(self, batch: list[dict[str, Any]]) -> None:
