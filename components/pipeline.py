@@ -6,6 +6,7 @@ URL of the queue it sends to, and the bucket's notification needs the ocr queue'
 """
 
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
@@ -18,7 +19,7 @@ from components.document_store import DocumentStore
 from components.queue_function import QueueFunction, QueueFunctionArgs
 from components.results_table import ResultsTable
 from components.scheduled_trigger import ScheduledTrigger
-from components.validation import Problems, merge
+from components.validation import Problems, merge, plain
 
 TYPE = "docpipe:index:DocumentPipeline"
 STAGES = ("ocr", "summarize", "classify", "sweep")
@@ -133,12 +134,14 @@ class DocumentPipelineArgs(TypedDict, total=False):
     sweep_schedule: str
     """Schedule expression of the sweep. Default `rate(15 minutes)`."""
     sweep_min_age_minutes: int
-    """Re-enqueue uploads older than this with no result. Default 30."""
+    """Re-enqueue (once) uploads older than this with no result. Default 120; at least the
+    ocr stage's max_receive_count x visibility timeout (90 minutes with the defaults), the
+    time an OCR message may still be retrying before its DLQ."""
     sweep_max_per_run: int
     """At most this many re-enqueues per sweep. Default 100."""
     sweep_max_age_minutes: int
-    """Uploads older than this with no result are left to their DLQ, not re-sent. Default
-    1440 (a day); above `sweep_min_age_minutes`."""
+    """The sweep looks up only uploads younger than this (older ones were swept already),
+    which bounds each run's table reads. Default 1440 (a day); above `sweep_min_age_minutes`."""
     tags: Mapping[str, str]
     """Tags for every taggable resource. Default: none."""
 
@@ -154,7 +157,7 @@ PIPELINE_DEFAULTS: dict[str, Any] = {
     "log_retention_days": 14,
     "protect_data": False,
     "sweep_schedule": "rate(15 minutes)",
-    "sweep_min_age_minutes": 30,
+    "sweep_min_age_minutes": 120,
     "sweep_max_per_run": 100,
     "sweep_max_age_minutes": 1440,
 }
@@ -177,8 +180,14 @@ def validate(name: str, args: DocumentPipelineArgs) -> dict[str, Any]:
     if not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
         problems.add("classify_threshold", f"must be between 0 and 1, got {threshold!r}")
     _check_ocr_runtime(problems, s)
-    _check_stages(problems, name, s)
+    stage_checked = _check_stages(problems, name, s)
     _check_artifacts(problems, s)
+    _check_sweep(problems, s, stage_checked["ocr"])
+    problems.raise_if_any()
+    return s
+
+
+def _check_sweep(problems: Problems, s: Mapping[str, Any], ocr: Mapping[str, Any]) -> None:
     for key in ("sweep_min_age_minutes", "sweep_max_per_run", "sweep_max_age_minutes"):
         if not isinstance(s[key], int) or s[key] < 1:
             problems.add(key, f"must be a positive integer, got {s[key]!r}")
@@ -188,8 +197,20 @@ def validate(name: str, args: DocumentPipelineArgs) -> dict[str, Any]:
             "sweep_max_age_minutes",
             f"{oldest} must be above sweep_min_age_minutes {youngest}: nothing would be re-sent",
         )
-    problems.raise_if_any()
-    return s
+    receives, visibility = plain(ocr["max_receive_count"]), plain(ocr["visibility_timeout"])
+    numbers = (youngest, receives, visibility)
+    if not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers):
+        return
+    retrying = int(receives * visibility)
+    if youngest * 60 < retrying:
+        # An OCR message is retried for up to max_receive_count visibility timeouts before
+        # SQS moves it to the DLQ: a sweep sooner re-sends uploads still waiting in the queue.
+        problems.add(
+            "sweep_min_age_minutes",
+            f"{youngest} is below the minimum {math.ceil(retrying / 60)}: an OCR message "
+            f"retries for max_receive_count {receives} x visibility_timeout {visibility} s "
+            f"= {retrying} s before it reaches the DLQ",
+        )
 
 
 def _check_categories(problems: Problems, categories: Sequence[Mapping[str, Any]]) -> None:
@@ -206,9 +227,11 @@ def _check_categories(problems: Problems, categories: Sequence[Mapping[str, Any]
             problems.add("categories", f"category {category.get('name', index)!r} has no keywords")
 
 
-def _check_stages(problems: Problems, name: str, s: Mapping[str, Any]) -> None:
+def _check_stages(problems: Problems, name: str, s: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Each stage's QueueFunction settings, checked now: a bad stage must fail before the
-    first child registers, not after the stages created before it."""
+    first child registers, not after the stages created before it. Returns each stage's
+    effective settings (the sweep's check needs the ocr queue's)."""
+    effective = {}
     for stage, settings in stage_settings(s.get("stages")).items():
         args: dict[str, Any] = {
             **settings,
@@ -217,9 +240,11 @@ def _check_stages(problems: Problems, name: str, s: Mapping[str, Any]) -> None:
             "code": pulumi.AssetArchive({}),  # placeholders: packaging is checked below
             "handler": f"handlers.{stage}.lambda_handler",
         }
-        _, stage_problems = queue_function.check(f"{name}-{stage}", args)  # type: ignore[arg-type]
+        checked, stage_problems = queue_function.check(f"{name}-{stage}", args)  # type: ignore[arg-type]
+        effective[stage] = checked
         for message in stage_problems.messages:
             problems.messages.append(f"stages.{stage}.{message}")
+    return effective
 
 
 def _check_ocr_runtime(problems: Problems, s: Mapping[str, Any]) -> None:
@@ -510,7 +535,9 @@ class DocumentPipeline(pulumi.ComponentResource):
         ]
         return {
             "list-incoming": list_incoming,
-            "read-results": _grant(["dynamodb:BatchGetItem", "dynamodb:GetItem"], [table]),
+            "read-results": _grant(["dynamodb:BatchGetItem"], [table]),
+            # the `pending` item that makes each upload's re-send happen once
+            "record-pending": _grant(["dynamodb:PutItem"], [table]),
             "send-next": self._send("ocr"),
         }
 

@@ -82,7 +82,7 @@ def pipeline_args(config: pulumi.Config | None = None) -> DocumentPipelineArgs:
         "log_retention_days": config.get_int("logRetentionDays") or 14,
         "protect_data": bool(config.get_bool("protectData")),
         "sweep_schedule": config.get("sweepSchedule") or "rate(15 minutes)",
-        "sweep_min_age_minutes": config.get_int("sweepMinAgeMinutes") or 30,
+        "sweep_min_age_minutes": config.get_int("sweepMinAgeMinutes") or 120,
         "sweep_max_per_run": config.get_int("sweepMaxPerRun") or 100,
         "sweep_max_age_minutes": config.get_int("sweepMaxAgeMinutes") or 1440,
         "require_ocr_runtime": not offline(),

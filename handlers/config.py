@@ -120,11 +120,11 @@ def categories() -> list[dict[str, Any]]:
 
 
 def sweep_min_age_minutes() -> int:
-    return _int("SWEEP_MIN_AGE_MINUTES", 15, minimum=0)
+    return _int("SWEEP_MIN_AGE_MINUTES", 120, minimum=0)
 
 
 def sweep_max_age_minutes() -> int:
-    """Objects older than this are left to the DLQ and the operator (default one day)."""
+    """Objects older than this are not looked up: swept already (default one day)."""
     return _int("SWEEP_MAX_AGE_MINUTES", 1440)
 
 

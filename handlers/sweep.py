@@ -1,16 +1,24 @@
-"""Sweep stage: re-enqueue uploads that never produced a result item.
+"""Sweep stage: re-enqueue, once, uploads that never produced a result item.
 
 Lambda entry point: `handlers.sweep.lambda_handler`, fed by the sweep queue with the
 scheduler's `{"version": 1, "kind": "sweep"}`. It lists `incoming/` (ListObjectsV2),
-looks up each object's doc_id in the results table (BatchGetItem), and sends one
-`ocr.request` per missing result (SendMessage; SendMessageBatch is a separate IAM action
-the function does not have), oldest first, at most SWEEP_MAX_PER_RUN per run.
+looks up each object's doc_id in the results table (BatchGetItem), and for each one with
+no item, oldest first and at most SWEEP_MAX_PER_RUN per run, records a `pending` item
+(PutItem on `attribute_not_exists(doc_id)`) and then sends one `ocr.request` (SendMessage;
+SendMessageBatch is a separate IAM action the function does not have).
 
-Idempotent: a sweep changes nothing but the ocr queue, and an object whose result exists
-is never re-sent; re-sending one still in flight only repeats deterministic work.
-Objects older than SWEEP_MAX_AGE_MINUTES (default a day) are no longer re-sent: a document
-that still has no result by then failed every retry and rests in a DLQ, and re-sending it on
-every tick would only pile copies there.
+At most one re-send per upload: the pending item makes every later sweep see the upload as
+handled, and its conditional put lets only one of two overlapping sweeps send. Classify
+overwrites it (`status_rank` 0 is below every result's). A document that fails again rests
+in the ocr DLQ once, instead of collecting a copy there on every tick. If SendMessage fails
+after the put, the record fails (logged, retried) but that upload is not re-sent again: it
+is visible as a `pending` item with no result.
+
+SWEEP_MIN_AGE_MINUTES is at least the time an OCR message can spend retrying before its
+DLQ (the stack validates it), so uploads still in the queue are not sent a second time.
+SWEEP_MAX_AGE_MINUTES bounds each tick's DynamoDB lookups to the recent uploads: an older
+upload has been swept already (it has a result or a pending item), and looking up the
+bucket's whole history every tick would cost reads for nothing.
 """
 
 from __future__ import annotations
@@ -51,15 +59,41 @@ def sweep(now: datetime) -> list[str]:
     bucket = config.bucket()
     newest = now - timedelta(minutes=config.sweep_min_age_minutes())
     oldest = now - timedelta(minutes=config.sweep_max_age_minutes())
-    limit = config.sweep_max_per_run()
+    limit, table = config.sweep_max_per_run(), config.table()
     stale = sorted(_stale_objects(bucket, oldest, newest), key=lambda c: (c.last_modified, c.key))
-    missing = _without_result(config.table(), stale)[:limit]
     queue_url = config.next_queue_url()
     sqs = runtime.client("sqs")
-    for candidate in missing:
+    sent: list[str] = []
+    for candidate in _without_result(table, stale):
+        if len(sent) == limit:
+            break
+        if not _record_pending(table, bucket, candidate, now):
+            continue  # another sweep re-sent it just now, or its result has arrived
         ref = ObjectRef(bucket=bucket, key=candidate.key, etag=candidate.etag, origin="sweep")
         sqs.send_message(QueueUrl=queue_url, MessageBody=to_json(ocr_request(ref)))
-    return [c.key for c in missing]
+        sent.append(candidate.key)
+    return sent
+
+
+def _record_pending(table: str, bucket: str, candidate: Candidate, now: datetime) -> bool:
+    """Claim the one re-send of `candidate`; False when any item for it exists already."""
+    dynamodb = runtime.client("dynamodb")
+    item = {
+        "doc_id": {"S": candidate.doc_id},
+        "source_bucket": {"S": bucket},
+        "source_key": {"S": candidate.key},
+        "source_etag": {"S": candidate.etag},
+        "status": {"S": "pending"},
+        "status_rank": {"N": "0"},  # STATUS_RANK["pending"] (classify): its put replaces it
+        "resent_at": {"S": now.isoformat(timespec="seconds")},
+    }
+    try:
+        dynamodb.put_item(
+            TableName=table, Item=item, ConditionExpression="attribute_not_exists(doc_id)"
+        )
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
 
 
 def _stale_objects(bucket: str, oldest: datetime, newest: datetime) -> Iterator[Candidate]:
@@ -76,6 +110,7 @@ def _stale_objects(bucket: str, oldest: datetime, newest: datetime) -> Iterator[
 
 
 def _without_result(table: str, candidates: list[Candidate]) -> list[Candidate]:
+    """Candidates with no item at all: a pending item counts as handled (re-sent once)."""
     recorded: set[str] = set()
     ids = sorted({c.doc_id for c in candidates})
     for start in range(0, len(ids), BATCH_GET_LIMIT):

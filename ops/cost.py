@@ -122,7 +122,7 @@ def _stage_seconds(stage: str, durations: dict[str, Any], a: Assumptions) -> flo
 
 def _sweep_window_fraction(registrations: list[Registration]) -> float:
     """The share of a month's uploads the sweep looks up on each run: those aged between
-    SWEEP_MIN_AGE_MINUTES and SWEEP_MAX_AGE_MINUTES (older ones are left to their DLQ)."""
+    SWEEP_MIN_AGE_MINUTES and SWEEP_MAX_AGE_MINUTES (older ones were swept already)."""
     for r in registrations:
         variables = (r.inputs.get("environment") or {}).get("variables") or {}
         if variables.get("DOCPIPE_STAGE") == "sweep":

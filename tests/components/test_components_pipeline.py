@@ -132,6 +132,12 @@ def test_a_real_deployment_needs_tesseract(monitor: CapturingMonitor) -> None:
         ({"sweep_min_age_minutes": 60, "sweep_max_age_minutes": 60},
          "sweep_max_age_minutes: 60 must be above sweep_min_age_minutes 60: nothing would be "
          "re-sent"),
+        ({"sweep_min_age_minutes": 89},
+         "sweep_min_age_minutes: 89 is below the minimum 90: an OCR message retries for "
+         "max_receive_count 5 x visibility_timeout 1080 s = 5400 s before it reaches the DLQ"),
+        ({"sweep_min_age_minutes": 100, "stages": {"ocr": {"max_receive_count": 6}}},
+         "sweep_min_age_minutes: 100 is below the minimum 108: an OCR message retries for "
+         "max_receive_count 6 x visibility_timeout 1080 s = 6480 s before it reaches the DLQ"),
         ({"log_retention_days": 8},
          "stages.ocr.log_retention_days: must be one of [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, "
          "180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]"),

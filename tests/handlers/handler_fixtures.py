@@ -36,7 +36,7 @@ ALLOWED_CALLS = {
     "sweep": {
         ("s3", "ListObjectsV2"),
         ("dynamodb", "BatchGetItem"),
-        ("dynamodb", "GetItem"),
+        ("dynamodb", "PutItem"),
         ("sqs", "SendMessage"),
     },
 }

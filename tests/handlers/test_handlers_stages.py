@@ -278,13 +278,54 @@ def test_sweep_ignores_young_objects(sweep_env: Aws) -> None:
     assert sweep_env.messages("ocr") == []
 
 
-def test_sweep_leaves_objects_past_the_retry_window_to_the_dlq(
+def test_sweep_does_not_look_up_objects_past_the_retry_window(
     sweep_env: Aws, env: pytest.MonkeyPatch
 ) -> None:
     env.setenv("SWEEP_MAX_AGE_MINUTES", "60")
     sweep_env.put("incoming/poison.pdf", b"%PDF-")
-    assert sweep.sweep(datetime.now(UTC) + timedelta(minutes=30)) == ["incoming/poison.pdf"]
     assert sweep.sweep(datetime.now(UTC) + timedelta(minutes=61)) == []
+    assert [op for _, op, _ in sweep_env.calls] == ["ListObjectsV2"]
+
+
+def test_sweep_re_sends_an_upload_once_and_records_it_pending(sweep_env: Aws) -> None:
+    # GIVEN an upload that never produced a result
+    etag = sweep_env.put("incoming/poison.pdf", b"%PDF-")
+    doc_id = envelope.doc_id_for(sweep_env.bucket, "incoming/poison.pdf", etag)
+    first_tick = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+
+    # WHEN the sweep runs on three ticks
+    sent = [sweep.sweep(first_tick + timedelta(minutes=15 * n)) for n in range(3)]
+
+    # THEN only the first re-sends it, after recording a pending item
+    assert sent == [["incoming/poison.pdf"], [], []]
+    assert len(sweep_env.messages("ocr")) == 1
+    assert sweep_env.items() == [
+        {
+            "doc_id": {"S": doc_id},
+            "source_bucket": {"S": sweep_env.bucket},
+            "source_key": {"S": "incoming/poison.pdf"},
+            "source_etag": {"S": etag},
+            "status": {"S": "pending"},
+            "status_rank": {"N": "0"},
+            "resent_at": {"S": first_tick.isoformat()},
+        }
+    ]
+    sweep_env.check_calls("sweep")
+
+
+def test_sweep_skips_an_upload_whose_item_appeared_after_the_lookup(
+    sweep_env: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a lookup that missed an item written since (another sweep, or classify)
+    etag = sweep_env.put("incoming/raced.pdf", b"%PDF-")
+    record_result(sweep_env, "incoming/raced.pdf", etag)
+    monkeypatch.setattr(sweep, "_without_result", lambda table, candidates: candidates)
+
+    # WHEN the sweep runs, THEN the conditional put fails and nothing is sent or overwritten
+    assert sweep.sweep(datetime.now(UTC) + timedelta(hours=3)) == []
+    assert sweep_env.messages("ocr") == []
+    (item,) = sweep_env.items()
+    assert item["status"] == {"S": "classified"}
 
 
 def test_sweep_is_bounded_per_run(sweep_env: Aws, env: pytest.MonkeyPatch) -> None:
@@ -321,10 +362,9 @@ def test_sweep_handler_with_the_scheduler_message(sweep_env: Aws, env: pytest.Mo
         "batchItemFailures": []
     }
 
-    # THEN each run sent the same deterministic request, which the OCR stage accepts
-    first, second = sweep_env.messages("ocr")
-    assert first == second
-    (ref,) = envelope.parse_ocr_message(json.dumps(first), "unused-default")
+    # THEN only the first run sent a request, which the OCR stage accepts
+    (request,) = sweep_env.messages("ocr")
+    (ref,) = envelope.parse_ocr_message(json.dumps(request), "unused-default")
     assert (ref.bucket, ref.key, ref.origin) == (sweep_env.bucket, "incoming/old.pdf", "sweep")
 
 

@@ -31,6 +31,7 @@ def test_dev_graph_holds_every_arrow_of_the_data_flow() -> None:
         ("sweep-function", "ocr-queue", "send"),
         ("classify-function", "results-table", "write"),
         ("results-table", "sweep-function", "read"),
+        ("sweep-function", "results-table", "write"),
         ("sweep-schedule-schedule", "sweep-queue", "tick"),
         *{
             (f"{s}-queue", f"{s}-function", "poll")
@@ -51,7 +52,7 @@ def test_mermaid_and_dot_show_every_component_and_arrow() -> None:
     for component in boxed:
         assert f'["{component.name}: {component.type}"]' in mermaid
         assert f'label="{component.name}: {component.type}";' in dot
-    assert mermaid.count(" -->") == dot.count(" -> ") == len(graph.edges) == 21
+    assert mermaid.count(" -->") == dot.count(" -> ") == len(graph.edges) == 22
     assert mermaid.startswith("flowchart TD\n") and dot.startswith("digraph docpipe {")
 
 

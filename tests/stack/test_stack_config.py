@@ -37,7 +37,7 @@ def test_categories_threshold_and_sweep_come_from_config() -> None:
     run = run_stack(
         "dev",
         {"categories": json.dumps(categories), "classifyThreshold": "0.6",
-         "sweepSchedule": "rate(1 hour)", "sweepMinAgeMinutes": "45", "sweepMaxPerRun": "10",
+         "sweepSchedule": "rate(1 hour)", "sweepMinAgeMinutes": "100", "sweepMaxPerRun": "10",
          "sweepMaxAgeMinutes": "600",
          "architecture": "x86_64"},
     )  # fmt: skip
@@ -47,7 +47,7 @@ def test_categories_threshold_and_sweep_come_from_config() -> None:
         "0.6",
     )
     sweep = run.named("docpipe-sweep-function").inputs
-    assert sweep["environment"]["variables"]["SWEEP_MIN_AGE_MINUTES"] == "45"
+    assert sweep["environment"]["variables"]["SWEEP_MIN_AGE_MINUTES"] == "100"
     assert sweep["environment"]["variables"]["SWEEP_MAX_PER_RUN"] == "10"
     assert sweep["environment"]["variables"]["SWEEP_MAX_AGE_MINUTES"] == "600"
     assert sweep["architectures"] == ["x86_64"]

@@ -179,7 +179,8 @@ def role_statements(run: StackRun, stack: str, stage: str) -> list[dict[str, Any
                 [bucket],
                 StringLike={"s3:prefix": ["incoming/*"]},
             ),
-            allow("ReadResults", ["dynamodb:BatchGetItem", "dynamodb:GetItem"], [table]),
+            allow("ReadResults", ["dynamodb:BatchGetItem"], [table]),
+            allow("RecordPending", ["dynamodb:PutItem"], [table]),
         ],
     }[stage]
     if stage in send:
@@ -282,7 +283,7 @@ def test_environment_is_the_runtime_contract(stack: str, stage: str) -> None:
             "DOCPIPE_TABLE": table,
             "DOCPIPE_NEXT_QUEUE_URL": queue_url["ocr"],
             "DOCPIPE_INCOMING_PREFIX": "incoming/",
-            "SWEEP_MIN_AGE_MINUTES": "30",
+            "SWEEP_MIN_AGE_MINUTES": "120",
             "SWEEP_MAX_PER_RUN": "100",
             "SWEEP_MAX_AGE_MINUTES": "1440",
         },
