@@ -19,7 +19,7 @@ from components.document_store import DocumentStore
 from components.queue_function import QueueFunction, QueueFunctionArgs
 from components.results_table import ResultsTable
 from components.scheduled_trigger import ScheduledTrigger
-from components.validation import Problems, merge, plain
+from components.validation import Problems, is_known, merge, plain
 
 TYPE = "docpipe:index:DocumentPipeline"
 STAGES = ("ocr", "summarize", "classify", "sweep")
@@ -109,6 +109,10 @@ class DocumentPipelineArgs(TypedDict, total=False):
     """Confidence below which a document is `unclassified`. Default 0.3."""
     ocr_language: str
     """Tesseract language. Default `eng`."""
+    ocr_max_pages: int
+    """Longest document the OCR function accepts, in pages. Default: the ocr timeout / 2 s
+    per page (90 with the default 180 s): tesseract needs about 1.7 s per page, and a longer
+    document would time out on every try instead of failing with a typed error."""
     ocr_layer_arn: pulumi.Input[str]
     """Layer version ARN supplying tesseract to the zip-packaged OCR function."""
     ocr_image_uri: pulumi.Input[str]
@@ -163,6 +167,16 @@ PIPELINE_DEFAULTS: dict[str, Any] = {
 }
 
 
+# Tesseract takes about 1.7 s per 300-DPI page on one thread (bench/RESULTS.md); 2 s per
+# page leaves room for rasterizing, the text layer check and the uploads.
+SECONDS_PER_PAGE = 2
+
+
+def max_pages_for(ocr_timeout: float) -> int:
+    """The most pages the OCR function can finish within `ocr_timeout` seconds."""
+    return max(1, int(ocr_timeout) // SECONDS_PER_PAGE)
+
+
 def stage_settings(stages: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
     """Each stage's defaults overlaid with its overrides (key by key)."""
     overrides = stages or {}
@@ -180,6 +194,9 @@ def validate(name: str, args: DocumentPipelineArgs) -> dict[str, Any]:
     if not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
         problems.add("classify_threshold", f"must be between 0 and 1, got {threshold!r}")
     _check_ocr_runtime(problems, s)
+    pages = s.get("ocr_max_pages")
+    if pages is not None and (isinstance(pages, bool) or not isinstance(pages, int) or pages < 1):
+        problems.add("ocr_max_pages", f"must be a positive integer, got {pages!r}")
     stage_checked = _check_stages(problems, name, s)
     _check_artifacts(problems, s)
     _check_sweep(problems, s, stage_checked["ocr"])
@@ -485,7 +502,7 @@ class DocumentPipeline(pulumi.ComponentResource):
             env.update(
                 OCR_LANGUAGE=s["ocr_language"],
                 OCR_MAX_BYTES="26214400",
-                OCR_MAX_PAGES="200",
+                OCR_MAX_PAGES=self._ocr_max_pages(),
                 OMP_THREAD_LIMIT="1",  # tesseract is 5-7x faster single-threaded on Lambda
             )
         if stage == "summarize":
@@ -498,6 +515,16 @@ class DocumentPipeline(pulumi.ComponentResource):
             env["SWEEP_MAX_PER_RUN"] = str(s["sweep_max_per_run"])
             env["SWEEP_MAX_AGE_MINUTES"] = str(s["sweep_max_age_minutes"])
         return env
+
+    def _ocr_max_pages(self) -> pulumi.Input[str]:
+        """`ocr_max_pages`, else what the OCR function's timeout allows: a larger document
+        would time out on every try and reach the DLQ with no typed error."""
+        if self._s.get("ocr_max_pages") is not None:
+            return str(self._s["ocr_max_pages"])
+        timeout = self._stages["ocr"]["timeout"]
+        if is_known(timeout):
+            return str(max_pages_for(timeout))
+        return pulumi.Output.from_input(timeout).apply(lambda t: str(max_pages_for(t)))
 
     @staticmethod
     def _next(stage: str) -> str:

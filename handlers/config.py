@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_MAX_BYTES = 26_214_400  # 25 MiB: above the 20 MB the pipeline promises to accept
-DEFAULT_MAX_PAGES = 200
+DEFAULT_MAX_PAGES = 90  # the stack's default: the OCR timeout 180 s / 2 s per page
 
 
 def _env(name: str, default: str | None = None) -> str:

@@ -61,6 +61,26 @@ def test_stage_overrides_win_over_stage_defaults(monitor: CapturingMonitor) -> N
     assert monitor.named("dp-ocr-trigger").inputs["batchSize"] == 1  # untouched stage
 
 
+def ocr_max_pages(monitor: CapturingMonitor) -> str:
+    return str(monitor.named("dp-ocr-function").inputs["environment"]["variables"]["OCR_MAX_PAGES"])
+
+
+@pytest.mark.parametrize(
+    ("args", "pages"),
+    [
+        ({}, "90"),  # 180 s at 2 s a page: still above the 50 pages the pipeline promises
+        ({"stages": {"ocr": {"timeout": 300}}, "sweep_min_age_minutes": 300}, "150"),
+        ({"stages": {"ocr": {"timeout": 600}}, "sweep_min_age_minutes": 300,
+          "ocr_max_pages": 40}, "40"),
+    ],
+)  # fmt: skip
+def test_ocr_page_limit_follows_the_ocr_timeout_unless_set(
+    monitor: CapturingMonitor, args: dict[str, Any], pages: str
+) -> None:
+    pipeline(monitor, **args)
+    assert ocr_max_pages(monitor) == pages
+
+
 def test_categories_and_threshold_reach_classify(monitor: CapturingMonitor) -> None:
     categories = [{"name": "memo", "keywords": ["memo"], "examples": ["Memo: lunch"]}]
     pipeline(monitor, categories=categories, classify_threshold=0.5, ocr_language="deu")
@@ -129,6 +149,7 @@ def test_a_real_deployment_needs_tesseract(monitor: CapturingMonitor) -> None:
         ({"ocr_layer_arn": LAYER, "ocr_image_uri": IMAGE},
          "ocr_layer_arn: ocr_layer_arn and ocr_image_uri exclude each other"),
         ({"sweep_max_per_run": 0}, "sweep_max_per_run: must be a positive integer, got 0"),
+        ({"ocr_max_pages": 0}, "ocr_max_pages: must be a positive integer, got 0"),
         ({"sweep_min_age_minutes": 60, "sweep_max_age_minutes": 60},
          "sweep_max_age_minutes: 60 must be above sweep_min_age_minutes 60: nothing would be "
          "re-sent"),

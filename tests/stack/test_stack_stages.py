@@ -261,7 +261,7 @@ def test_environment_is_the_runtime_contract(stack: str, stage: str) -> None:
             "DOCPIPE_TEXT_PREFIX": "text/",
             "OCR_LANGUAGE": "eng",
             "OCR_MAX_BYTES": "26214400",
-            "OCR_MAX_PAGES": "200",
+            "OCR_MAX_PAGES": "90",
             "OMP_THREAD_LIMIT": "1",
         },
         "summarize": {
