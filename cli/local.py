@@ -118,7 +118,7 @@ def run_local(args: argparse.Namespace) -> int:
     try:
         for note in session.deployment.notes:
             err.print(f"[yellow]note:[/] {note}")
-        with _progress_display(err) as on_progress:
+        with ProgressDisplay(err) as on_progress:
             report = run_documents(session, files, args.timeout, on_progress)
     finally:
         with err.status("tearing down..."):
@@ -130,7 +130,7 @@ def run_local(args: argparse.Namespace) -> int:
     return 0 if report.lost == 0 else 1
 
 
-class _progress_display:
+class ProgressDisplay:
     """A rich progress bar fed by `local.run.Progress` ticks (on stderr: --json stays clean)."""
 
     def __init__(self, console: Console) -> None:
