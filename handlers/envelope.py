@@ -316,11 +316,15 @@ def _s3_records(records: Any) -> list[ObjectRef]:
             continue  # only creations carry a document; deletions have nothing to OCR
         s3 = _field(record, "s3", dict, where)
         obj = _field(s3, "object", dict, where)
+        key = unquote_plus(_field(obj, "key", str, where))  # S3 URL-encodes keys, spaces as '+'
+        if key.endswith("/"):
+            # A "folder" the console creates is a zero-byte object: OCR would fail it as
+            # empty on every try and it would reach the DLQ and raise the alarm.
+            continue
         refs.append(
             ObjectRef(
                 bucket=_field(_field(s3, "bucket", dict, where), "name", str, where),
-                # S3 URL-encodes keys in events, spaces as '+'.
-                key=unquote_plus(_field(obj, "key", str, where)),
+                key=key,
                 etag=_optional_str(obj, "eTag", where),
                 version_id=_optional_str(obj, "versionId", where),
             )

@@ -36,6 +36,18 @@ def test_non_creation_records_carry_no_document() -> None:
     assert envelope.parse_ocr_event(event, "b") == []
 
 
+def test_folder_markers_carry_no_document() -> None:
+    # GIVEN an event for the console's zero-byte "folder" and one for a document in it
+    event = load_event("s3_object_created_spaces.json")
+    folder = json.loads(json.dumps(event["Records"][0]))
+    folder["s3"]["object"]["key"] = "incoming/scans+2026/"
+    event["Records"].insert(0, folder)
+
+    # WHEN it is parsed THEN only the document remains
+    refs = envelope.parse_ocr_event(event, "b")
+    assert [ref.key for ref in refs] == ["incoming/scanned invoice (42).png"]
+
+
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
