@@ -31,7 +31,13 @@ def client(service: str) -> Any:
 
 
 def get_object(bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]:
-    """S3 GetObject; a missing object or version is bad input, not a crash."""
+    """S3 GetObject; a missing object or version is bad input, not a crash.
+
+    S3 answers a missing key with 403 AccessDenied, not 404 NoSuchKey, when the caller may
+    not s3:ListBucket (so it cannot learn which keys exist); no function here has that on
+    its read prefixes, so a deleted upload arrives as AccessDenied:
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html#API_GetObject_RequestSyntax
+    """
     from botocore.exceptions import ClientError
 
     request = {"Bucket": bucket, "Key": key}
@@ -41,8 +47,13 @@ def get_object(bucket: str, key: str, version_id: str | None = None) -> dict[str
         return dict(client("s3").get_object(**request))
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
+        source = f"s3://{bucket}/{key}"
         if code in {"NoSuchKey", "NoSuchVersion", "404"}:
-            raise ObjectNotFoundError(f"object not found ({code})", f"s3://{bucket}/{key}") from exc
+            raise ObjectNotFoundError(f"object not found ({code})", source) from exc
+        if code in {"AccessDenied", "403"}:
+            raise ObjectNotFoundError(
+                f"object missing or not readable by this function ({code})", source
+            ) from exc
         raise
 
 

@@ -18,7 +18,7 @@ from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
     stage_env_fixture,
 )
 
-from handlers import envelope, ocr
+from handlers import envelope, ocr, runtime
 from handlers.errors import (
     CorruptImageError,
     DocumentError,
@@ -239,6 +239,26 @@ def test_missing_object_is_a_typed_error(ocr_env: Aws) -> None:
     # WHEN it is processed THEN the error names the object instead of a raw ClientError
     with pytest.raises(ObjectNotFoundError, match=r"incoming/gone\.png: object not found"):
         ocr.process_object(envelope.ObjectRef(ocr_env.bucket, "incoming/gone.png"))
+
+
+def test_access_denied_on_get_object_is_the_typed_not_found_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN S3 answering 403 AccessDenied, as it does for a missing key without s3:ListBucket
+    from botocore.exceptions import ClientError
+
+    class DeniedS3:
+        def get_object(self, **_: object) -> None:
+            raise ClientError({"Error": {"Code": "AccessDenied"}}, "GetObject")
+
+    monkeypatch.setattr(runtime, "client", lambda service: DeniedS3())
+
+    # WHEN the object is read THEN the typed error says it is missing or unreadable
+    with pytest.raises(ObjectNotFoundError) as raised:
+        runtime.get_object("b", "incoming/gone.png")
+    assert str(raised.value) == (
+        "s3://b/incoming/gone.png: object missing or not readable by this function (AccessDenied)"
+    )
 
 
 def test_oversize_object_is_refused_before_reading_it(
