@@ -552,9 +552,7 @@ class DocumentPipeline(pulumi.ComponentResource):
                 "read-summaries": _grant(
                     ["s3:GetObject"], [objects(SUMMARY_PREFIX), objects(TEXT_PREFIX)]
                 ),
-                "write-results": _grant(
-                    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [table]
-                ),
+                "write-results": _grant(["dynamodb:GetItem", "dynamodb:PutItem"], [table]),
             }
         list_incoming = _grant(["s3:ListBucket"], [self._bucket_arn])
         list_incoming["conditions"] = [

@@ -31,7 +31,6 @@ ALLOWED_CALLS = {
         ("s3", "GetObject"),
         ("dynamodb", "GetItem"),
         ("dynamodb", "PutItem"),
-        ("dynamodb", "UpdateItem"),
     },
     "sweep": {
         ("s3", "ListObjectsV2"),

@@ -166,11 +166,7 @@ def role_statements(run: StackRun, stack: str, stage: str) -> list[dict[str, Any
         ],
         "classify": [
             allow("ReadSummaries", ["s3:GetObject"], [f"{bucket}/summaries/*", f"{bucket}/text/*"]),
-            allow(
-                "WriteResults",
-                ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-                [table],
-            ),
+            allow("WriteResults", ["dynamodb:GetItem", "dynamodb:PutItem"], [table]),
         ],
         "sweep": [
             allow(
