@@ -9,6 +9,7 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypedDict
 
 import pulumi
@@ -25,6 +26,7 @@ TYPE = "docpipe:index:DocumentPipeline"
 STAGES = ("ocr", "summarize", "classify", "sweep")
 INCOMING_PREFIX, TEXT_PREFIX, SUMMARY_PREFIX = "incoming/", "text/", "summaries/"
 SWEEP_MESSAGE = {"version": 1, "kind": "sweep"}
+ARCHITECTURE_FILE = "ARCHITECTURE"  # what `python -m packager` built, in build_dir
 NLTK_DATA = "/opt/python/nltk_data"  # not on nltk's default path inside Lambda
 
 # Per-stage defaults; stack config `docpipe:stages` overrides them key by key.
@@ -298,6 +300,23 @@ def _check_artifacts(problems: Problems, s: Mapping[str, Any]) -> None:
     ]
     if missing:
         problems.add("build_dir", f"missing {missing}: run `make build` first")
+        return
+    _check_built_architecture(problems, s)
+
+
+def _check_built_architecture(problems: Problems, s: Mapping[str, Any]) -> None:
+    """The layers hold compiled wheels (pillow, pypdfium2) for one instruction set: an
+    arm64 layer on an x86_64 function fails at import, after the deploy succeeded."""
+    wanted = s["architecture"]
+    record = Path(s["build_dir"], ARCHITECTURE_FILE)
+    built = record.read_text().strip() if record.is_file() else None
+    if built != wanted:
+        found = f"was built for {built}" if built else f"has no {ARCHITECTURE_FILE} record"
+        problems.add(
+            "build_dir",
+            f"{s['build_dir']} {found}, the stack's architecture is {wanted}: run "
+            f"`python -m packager --arch {wanted}`",
+        )
 
 
 def _without_none(args: dict[str, Any]) -> Any:

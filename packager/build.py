@@ -6,6 +6,10 @@ versions and hashes pinned in requirements.lock, as manylinux wheels for Lambda'
 3.12 on the configured architecture (plus `python/nltk_data/` for the nltk stages).
 boto3 is not packaged: the Lambda Python runtime provides it.
 
+`dist/ARCHITECTURE` names the architecture built (`arm64` by default); the stack checks it
+against `docpipe:architecture`. `make build` builds arm64: for x86_64 run
+`python -m packager --arch x86_64`.
+
 Reproducible: sorted entries, every timestamp 1980-01-01, fixed permissions, no bytecode,
 no console scripts (their shebang names the build machine's interpreter).
 """
@@ -33,6 +37,7 @@ PLATFORMS = {
     "arm64": ("manylinux2014_aarch64", "manylinux_2_28_aarch64"),
     "x86_64": ("manylinux2014_x86_64", "manylinux_2_28_x86_64"),
 }
+ARCHITECTURE_FILE = "ARCHITECTURE"  # in dist: the instruction set the layers were built for
 PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer", "urllib3", "jmespath-boto"}
 # Trimmed from layers: tests and docs inside packages are never imported at run time.
 PRUNED_DIRS = {"__pycache__", "tests", "test"}
@@ -199,6 +204,8 @@ def build_layer(stage: Stage, arch: str, dist: Path, workdir: Path) -> Path:
 
 
 def build(stages: Iterable[str], arch: str, dist: Path, layers: bool = True) -> list[Path]:
+    """Build the stages' zips into `dist` and record `arch` in `dist/ARCHITECTURE`: the
+    layers hold wheels for one instruction set, and the stack refuses a mismatch."""
     built = []
     with tempfile.TemporaryDirectory(prefix="docpipe-layers-") as workdir:
         for name in stages:
@@ -206,6 +213,8 @@ def build(stages: Iterable[str], arch: str, dist: Path, layers: bool = True) -> 
             built.append(build_function(stage, dist))
             if layers:
                 built.append(build_layer(stage, arch, dist, Path(workdir)))
+    dist.mkdir(parents=True, exist_ok=True)
+    (dist / ARCHITECTURE_FILE).write_text(f"{arch}\n")
     return built
 
 

@@ -102,11 +102,34 @@ def test_outputs_by_stage(monitor: CapturingMonitor) -> None:
     assert "alarm_topic_arn" not in outputs
 
 
-def test_artifacts_found_in_build_dir(monitor: CapturingMonitor, tmp_path: Path) -> None:
+def write_artifacts(build_dir: Path, architecture: str | None = "arm64") -> None:
     for kind in ("functions", "layers"):
-        (tmp_path / kind).mkdir()
+        (build_dir / kind).mkdir()
         for stage in ("ocr", "summarize", "classify", "sweep"):
-            (tmp_path / kind / f"{stage}.zip").write_bytes(b"PK")
+            (build_dir / kind / f"{stage}.zip").write_bytes(b"PK")
+    if architecture:
+        (build_dir / "ARCHITECTURE").write_text(f"{architecture}\n")
+
+
+@pytest.mark.parametrize(
+    ("built", "wanted", "found"),
+    [
+        ("arm64", "x86_64", "was built for arm64, the stack's architecture is x86_64"),
+        ("x86_64", "arm64", "was built for x86_64, the stack's architecture is arm64"),
+        (None, "arm64", "has no ARCHITECTURE record, the stack's architecture is arm64"),
+    ],
+)
+def test_artifacts_of_another_architecture_are_refused(
+    monitor: CapturingMonitor, tmp_path: Path, built: str | None, wanted: str, found: str
+) -> None:
+    write_artifacts(tmp_path, built)
+    assert problems(
+        monitor, build_dir=str(tmp_path), require_artifacts=True, architecture=wanted
+    ) == [f"  - build_dir: {tmp_path} {found}: run `python -m packager --arch {wanted}`"]
+
+
+def test_artifacts_found_in_build_dir(monitor: CapturingMonitor, tmp_path: Path) -> None:
+    write_artifacts(tmp_path)
     pipeline(monitor, build_dir=str(tmp_path), require_artifacts=True)
     code = monitor.named("dp-sweep-function").inputs["code"]
     assert code.path == str(tmp_path / "functions" / "sweep.zip")

@@ -59,6 +59,12 @@ def test_code_zips_are_reproducible_and_hold_only_their_stage(tmp_path: Path) ->
         assert {i.external_attr >> 16 for i in infos} == {0o100644}
 
 
+@pytest.mark.parametrize("arch", ["arm64", "x86_64"])
+def test_the_build_records_its_architecture(tmp_path: Path, arch: str) -> None:
+    build(["sweep"], arch, tmp_path, layers=False)
+    assert (tmp_path / "ARCHITECTURE").read_text() == f"{arch}\n"
+
+
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_code_zip_is_self_sufficient(tmp_path: Path, stage: str) -> None:
     # GIVEN the stage's code zip extracted alone, as Lambda puts it in /var/task
