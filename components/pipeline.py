@@ -8,6 +8,7 @@ URL of the queue it sends to, and the bucket's notification needs the ocr queue'
 import json
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypedDict
@@ -319,6 +320,12 @@ def _check_built_architecture(problems: Problems, s: Mapping[str, Any]) -> None:
         )
 
 
+def valid_bucket_name(raw: str) -> str:
+    """S3 bucket names: 3-63 of a-z, 0-9, '.', '-', ending in a letter or digit; stack and
+    component names may hold capitals and '_', which S3 rejects."""
+    return re.sub(r"[^a-z0-9.-]", "-", raw.lower())[:63].rstrip("-.")
+
+
 def _without_none(args: dict[str, Any]) -> Any:
     """Typed args leave unset keys out (hosted components receive no None values either)."""
     return {key: value for key, value in args.items() if value is not None}
@@ -377,7 +384,7 @@ class DocumentPipeline(pulumi.ComponentResource):
             s.get("bucket_name")
             or pulumi.Output.concat(
                 name, "-", pulumi.get_stack(), "-", self._account, "-", region
-            ).apply(lambda bucket: bucket.lower()[:63].rstrip("-."))
+            ).apply(valid_bucket_name)
         )
         self._bucket_arn = pulumi.Output.concat("arn:", self._partition, ":s3:::", self._bucket)
 

@@ -10,6 +10,7 @@ import pytest
 from component_helpers import build, counts
 
 from components import DocumentPipeline, DocumentPipelineArgs
+from components.pipeline import valid_bucket_name
 from mockrun import CapturingMonitor
 
 OFFLINE: dict[str, Any] = {"require_artifacts": False, "require_ocr_runtime": False}
@@ -189,6 +190,17 @@ def test_a_real_deployment_needs_tesseract(monitor: CapturingMonitor) -> None:
 )  # fmt: skip
 def test_validation(monitor: CapturingMonitor, args: dict[str, Any], message: str) -> None:
     assert f"  - {message}" in problems(monitor, **args)
+
+
+def test_the_default_bucket_name_is_a_valid_s3_name(monitor: CapturingMonitor) -> None:
+    build(monitor, lambda: DocumentPipeline("Doc_Pipe", OFFLINE))  # type: ignore[arg-type]
+    bucket = monitor.named("Doc_Pipe-store-bucket").inputs["bucket"]
+    assert bucket == "doc-pipe-test-123456789012-us-east-1"
+
+
+def test_bucket_names_are_cut_to_63_characters_ending_in_a_letter_or_digit() -> None:
+    assert valid_bucket_name("A_b" + "x" * 57 + "-._y") == "a-b" + "x" * 57
+    assert valid_bucket_name("my_stack.dev-123") == "my-stack.dev-123"
 
 
 def test_an_explicit_bucket_name_is_used_as_given(monitor: CapturingMonitor) -> None:
