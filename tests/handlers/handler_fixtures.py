@@ -7,6 +7,7 @@ one). Test modules import the fixtures they use; each is registered under its `n
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import uuid
@@ -23,28 +24,45 @@ from packager.nltk_data import bundle
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 REGION = "us-east-1"
 
-# What docs/runtime-contract.md lets each function do; every test checks its calls against it.
-ALLOWED_CALLS = {
-    "ocr": {("s3", "GetObject"), ("s3", "PutObject"), ("sqs", "SendMessage")},
-    "summarize": {("s3", "GetObject"), ("s3", "PutObject"), ("sqs", "SendMessage")},
-    "classify": {
-        ("s3", "GetObject"),
-        ("dynamodb", "GetItem"),
-        ("dynamodb", "PutItem"),
-    },
-    "sweep": {
-        ("s3", "ListObjectsV2"),
-        ("dynamodb", "BatchGetItem"),
-        ("dynamodb", "PutItem"),
-        ("sqs", "SendMessage"),
-    },
-}
-ALLOWED_PREFIXES = {
-    ("ocr", "GetObject"): "incoming/",
-    ("ocr", "PutObject"): "text/",
-    ("summarize", "GetObject"): "text/",
-    ("summarize", "PutObject"): "summaries/",
-}
+# IAM actions whose API operation has another name.
+OPERATION_OF_ACTION = {"s3:ListBucket": "ListObjectsV2", "s3:GetObjectVersion": "GetObject"}
+STAGES = ("ocr", "summarize", "classify", "sweep")
+
+
+@functools.cache
+def allowed_calls(stage: str) -> dict[tuple[str, str], frozenset[str]]:
+    """(service, operation) -> scopes the stage's role policy in the real dev stack allows:
+    S3 key prefixes (objects, or ListBucket's `s3:prefix`), the stage whose queue it may
+    use, or `table`. Derived from the stack so the handlers and the IAM cannot drift."""
+    from mockrun import run_program
+
+    run = run_program("dev")
+    queues = {run.named(f"docpipe-{s}-queue").state["arn"]: s for s in STAGES}
+    policy = json.loads(run.named(f"docpipe-{stage}-role-policy").inputs["policy"])
+    allowed: dict[tuple[str, str], set[str]] = {}
+    for statement in policy["Statement"]:
+        for action in statement["Action"]:
+            service, name = action.split(":", 1)
+            if service not in ("s3", "sqs", "dynamodb"):
+                continue  # logs and X-Ray: the Lambda runtime's calls, not the handlers'
+            scopes = allowed.setdefault((service, OPERATION_OF_ACTION.get(action, name)), set())
+            scopes |= _scopes(statement, queues)
+    return {call: frozenset(scopes) for call, scopes in allowed.items()}
+
+
+def _scopes(statement: dict[str, Any], queues: dict[str, str]) -> set[str]:
+    scopes = set()
+    for resource in statement["Resource"]:
+        if ":s3:::" in resource and "/" in resource:
+            scopes.add(resource.split("/", 1)[1].rstrip("*"))
+        elif ":s3:::" in resource:
+            prefixes = statement["Condition"]["StringLike"]["s3:prefix"]
+            scopes |= {prefix.rstrip("*") for prefix in prefixes}
+        elif ":sqs:" in resource:
+            scopes.add(queues[resource])
+        elif ":dynamodb:" in resource and ":table/docpipe-results" in resource:
+            scopes.add("table")
+    return scopes
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -112,14 +130,20 @@ class Aws:
         return self.client("dynamodb").scan(TableName=self.table)["Items"]
 
     def check_calls(self, stage: str) -> None:
-        """Every AWS call the handler made is one its IAM policy allows, on its prefixes."""
+        """Every AWS call the handler made is one the stack's role policy for `stage` allows,
+        on the key prefixes, queues and table it names."""
         for service, operation, params in self.calls:
-            assert (service, operation) in ALLOWED_CALLS[stage], (stage, service, operation)
-            prefix = ALLOWED_PREFIXES.get((stage, operation))
-            if prefix:
-                assert params["Key"].startswith(prefix), (stage, operation, params["Key"])
-            if operation == "ListObjectsV2":
-                assert params["Prefix"] == "incoming/"
+            call = (stage, service, operation, params)
+            scopes = allowed_calls(stage).get((service, operation))
+            assert scopes is not None, call
+            if service == "s3":
+                key = params["Prefix"] if operation == "ListObjectsV2" else params["Key"]
+                assert any(key.startswith(prefix) for prefix in scopes), call
+            elif service == "sqs":
+                assert params["QueueUrl"] in {self.queues[s] for s in scopes}, call
+            else:
+                tables = set(params.get("RequestItems") or [params.get("TableName")])
+                assert scopes == {"table"} and tables == {self.table}, call
 
 
 @pytest.fixture(scope="session", name="nltk_data")
