@@ -523,6 +523,7 @@ class DocumentPipeline(pulumi.ComponentResource):
             env["DOCPIPE_TEXT_PREFIX"] = TEXT_PREFIX
         if stage in ("summarize", "classify"):
             env["DOCPIPE_SUMMARY_PREFIX"] = SUMMARY_PREFIX
+        if stage == "summarize":  # punkt_tab for sentences; classify's nltk parts need no data
             env["NLTK_DATA"] = NLTK_DATA
         if stage == "ocr":
             env.update(

@@ -3,7 +3,8 @@
 Code zip `dist/functions/<stage>.zip`: the `handlers/` modules that stage uses, at the root.
 Layer `dist/layers/<stage>.zip`: `python/` with exactly that stage's dependencies, the
 versions and hashes pinned in requirements.lock, as manylinux wheels for Lambda's Python
-3.12 on the configured architecture (plus `python/nltk_data/` for the nltk stages).
+3.12 on the configured architecture (plus `python/nltk_data/` for summarize's sentence
+tokenizer).
 boto3 is not packaged: the Lambda Python runtime provides it.
 
 `dist/ARCHITECTURE` names the architecture built (`arm64` by default); the stack checks it
@@ -67,11 +68,11 @@ STAGES = {
             ("aws-lambda-powertools", "nltk", "stop-words"),
             nltk_data=True,
         ),
+        # No nltk data: the Porter stemmer and NaiveBayesClassifier need none.
         Stage(
             "classify",
             (*COMMON_MODULES, "classify", "classifier", "textio"),
             ("aws-lambda-powertools", "nltk", "stop-words"),
-            nltk_data=True,
         ),
         Stage("sweep", (*COMMON_MODULES, "sweep"), ("aws-lambda-powertools",)),
     )

@@ -273,7 +273,6 @@ def test_environment_is_the_runtime_contract(stack: str, stage: str) -> None:
             "DOCPIPE_SUMMARY_PREFIX": "summaries/",
             "CLASSIFY_THRESHOLD": "0.3",
             "CLASSIFY_CATEGORIES": env.get("CLASSIFY_CATEGORIES"),
-            **nltk,
         },
         "sweep": {
             "DOCPIPE_TABLE": table,
