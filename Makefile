@@ -33,8 +33,11 @@ test: setup tesseract lint check
 test-fast: setup
 	$(BIN)/pytest -m "not slow"
 
+# Lambda code zips and per-function dependency layers in dist/, for the stack's architecture:
+# `make build ARCH=x86_64` when the stack sets docpipe:architecture to x86_64.
+ARCH ?= arm64
 build: setup
-	$(BIN)/python -m packager
+	$(BIN)/python -m packager --arch $(ARCH)
 
 check: setup
 	$(BIN)/docpipe check --stack dev
