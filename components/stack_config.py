@@ -63,8 +63,10 @@ def stages(config: pulumi.Config) -> dict[str, dict[str, Any]]:
     return result
 
 
-def threshold(config: pulumi.Config) -> float:
-    raw = config.get("classifyThreshold") or "0.3"
+def threshold(config: pulumi.Config) -> float | None:
+    raw = config.get("classifyThreshold")
+    if not raw:
+        return None
     try:
         return float(raw)
     except ValueError:
@@ -72,31 +74,33 @@ def threshold(config: pulumi.Config) -> float:
 
 
 def pipeline_args(config: pulumi.Config | None = None) -> DocumentPipelineArgs:
-    """The pipeline's arguments from stack config; offline runs skip deploy-only checks."""
+    """The pipeline's arguments from stack config; offline runs skip deploy-only checks.
+
+    Keys left unset (or "") are left out: the CLI (and mockrun) fill in Pulumi.yaml's
+    defaults, and DocumentPipeline's own defaults (the same values, a test keeps them equal)
+    cover a program run without them. No second copy of a default lives here.
+    """
     config = config or pulumi.Config("docpipe")
-    args: DocumentPipelineArgs = {
-        "stages": cast(Any, stages(config)),
-        "classify_threshold": threshold(config),
-        "ocr_language": config.get("ocrLanguage") or "eng",
-        "architecture": config.get("architecture") or "arm64",
-        "log_retention_days": config.get_int("logRetentionDays") or 14,
-        "protect_data": bool(config.get_bool("protectData")),
-        "sweep_schedule": config.get("sweepSchedule") or "rate(15 minutes)",
-        "sweep_min_age_minutes": config.get_int("sweepMinAgeMinutes") or 120,
-        "sweep_max_per_run": config.get_int("sweepMaxPerRun") or 100,
-        "sweep_max_age_minutes": config.get_int("sweepMaxAgeMinutes") or 1440,
+    args: dict[str, Any] = {
+        "stages": stages(config),
         "require_ocr_runtime": not offline(),
         "require_artifacts": not offline(),
         "tags": {"project": "docpipe", "stack": pulumi.get_stack()},
     }
-    categories = _json(config, "categories", None)
-    if categories is not None:
-        args["categories"] = categories
-    for key, arg in (
-        ("ocrLayerArn", "ocr_layer_arn"),
-        ("ocrImageUri", "ocr_image_uri"),
-        ("alarmEmail", "alarm_email"),
-    ):
-        if config.get(key):
-            args[arg] = config.get(key)  # type: ignore[literal-required]
-    return args
+    optional: dict[str, Any] = {
+        "categories": _json(config, "categories", None),
+        "classify_threshold": threshold(config),
+        "ocr_language": config.get("ocrLanguage"),
+        "ocr_layer_arn": config.get("ocrLayerArn"),
+        "ocr_image_uri": config.get("ocrImageUri"),
+        "architecture": config.get("architecture"),
+        "log_retention_days": config.get_int("logRetentionDays"),
+        "alarm_email": config.get("alarmEmail"),
+        "protect_data": config.get_bool("protectData"),
+        "sweep_schedule": config.get("sweepSchedule"),
+        "sweep_min_age_minutes": config.get_int("sweepMinAgeMinutes"),
+        "sweep_max_per_run": config.get_int("sweepMaxPerRun"),
+        "sweep_max_age_minutes": config.get_int("sweepMaxAgeMinutes"),
+    }
+    args.update({key: value for key, value in optional.items() if value not in (None, "")})
+    return cast(DocumentPipelineArgs, args)

@@ -13,6 +13,13 @@ from typing import Any
 
 DEFAULT_MAX_BYTES = 26_214_400  # 25 MiB: above the 20 MB the pipeline promises to accept
 DEFAULT_MAX_PAGES = 90  # the stack's default: the OCR timeout 180 s / 2 s per page
+# The stack's defaults (Pulumi.yaml, DocumentPipeline): it always sets these variables, and a
+# test keeps the copies equal; the defaults serve the CLIs and tests.
+DEFAULT_THRESHOLD = 0.3
+DEFAULT_SUMMARY_SENTENCES, DEFAULT_SUMMARY_CHARS = 5, 1200
+DEFAULT_SWEEP_MIN_AGE_MINUTES = 120
+DEFAULT_SWEEP_MAX_AGE_MINUTES = 1440
+DEFAULT_SWEEP_MAX_PER_RUN = 100
 
 
 def _env(name: str, default: str | None = None) -> str:
@@ -58,14 +65,14 @@ class OcrLimits:
 
 @dataclass(frozen=True)
 class SummaryBounds:
-    max_sentences: int = 5
-    max_chars: int = 1200
+    max_sentences: int = DEFAULT_SUMMARY_SENTENCES
+    max_chars: int = DEFAULT_SUMMARY_CHARS
 
     @classmethod
     def from_env(cls) -> SummaryBounds:
         return cls(
-            max_sentences=_int("SUMMARY_MAX_SENTENCES", 5),
-            max_chars=_int("SUMMARY_MAX_CHARS", 1200),
+            max_sentences=_int("SUMMARY_MAX_SENTENCES", DEFAULT_SUMMARY_SENTENCES),
+            max_chars=_int("SUMMARY_MAX_CHARS", DEFAULT_SUMMARY_CHARS),
         )
 
 
@@ -102,7 +109,7 @@ def next_queue_url() -> str:
 
 
 def classify_threshold() -> float:
-    value = _float("CLASSIFY_THRESHOLD", 0.3)
+    value = _float("CLASSIFY_THRESHOLD", DEFAULT_THRESHOLD)
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"CLASSIFY_THRESHOLD must be within [0, 1], got {value}")
     return value
@@ -120,13 +127,13 @@ def categories() -> list[dict[str, Any]]:
 
 
 def sweep_min_age_minutes() -> int:
-    return _int("SWEEP_MIN_AGE_MINUTES", 120, minimum=0)
+    return _int("SWEEP_MIN_AGE_MINUTES", DEFAULT_SWEEP_MIN_AGE_MINUTES, minimum=0)
 
 
 def sweep_max_age_minutes() -> int:
     """Objects older than this are not looked up: swept already (default one day)."""
-    return _int("SWEEP_MAX_AGE_MINUTES", 1440)
+    return _int("SWEEP_MAX_AGE_MINUTES", DEFAULT_SWEEP_MAX_AGE_MINUTES)
 
 
 def sweep_max_per_run() -> int:
-    return _int("SWEEP_MAX_PER_RUN", 100)
+    return _int("SWEEP_MAX_PER_RUN", DEFAULT_SWEEP_MAX_PER_RUN)

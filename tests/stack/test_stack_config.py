@@ -91,6 +91,41 @@ def test_a_real_deployment_stops_without_tesseract_or_build(
         assert "run `make build` first" in message
 
 
+class UnsetConfig:
+    """A stack config with no values (a program run without the CLI's Pulumi.yaml defaults)."""
+
+    def get(self, key: str) -> None:
+        return None
+
+    get_int = get_bool = get
+
+
+def test_unset_config_leaves_the_defaults_to_the_component() -> None:
+    args = components.stack_config.pipeline_args(UnsetConfig())  # type: ignore[arg-type]
+    assert sorted(args) == ["require_artifacts", "require_ocr_runtime", "stages", "tags"]
+
+
+def test_handler_defaults_equal_the_stack_defaults() -> None:
+    from components import pipeline
+    from handlers import classifier, config
+
+    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
+    defaults = pipeline.PIPELINE_DEFAULTS
+    assert json.loads(project["categories"]["default"]) == defaults["categories"]
+    assert defaults["categories"] == classifier.DEFAULT_CATEGORIES
+    assert float(project["classifyThreshold"]["default"]) == defaults["classify_threshold"]
+    assert defaults["classify_threshold"] == config.DEFAULT_THRESHOLD
+    for key, handler_default in (
+        ("sweep_min_age_minutes", config.DEFAULT_SWEEP_MIN_AGE_MINUTES),
+        ("sweep_max_age_minutes", config.DEFAULT_SWEEP_MAX_AGE_MINUTES),
+        ("sweep_max_per_run", config.DEFAULT_SWEEP_MAX_PER_RUN),
+    ):
+        camel = "".join(part.title() if n else part for n, part in enumerate(key.split("_")))
+        assert project[camel]["default"] == defaults[key] == handler_default, key
+    ocr_timeout = pipeline.STAGE_DEFAULTS["ocr"]["timeout"]
+    assert pipeline.max_pages_for(ocr_timeout) == config.DEFAULT_MAX_PAGES
+
+
 def test_every_config_key_is_typed_with_a_default_and_a_description() -> None:
     project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
     assert project["name"] == "docpipe"
