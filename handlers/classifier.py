@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
+
+from handlers.textio import WORD, stop_words
 
 UNCLASSIFIED = "unclassified"
 MAX_CLASSIFIED_CHARS = 200_000  # keeps cost linear on very long documents
 MAX_PHRASE_WORDS = 4
-WORD = re.compile(r"[^\W\d_][\w'-]*|\d+", re.UNICODE)
 
 Term = tuple[str, ...]
 
@@ -93,13 +93,6 @@ def _stemmer() -> Any:
     return PorterStemmer()
 
 
-@functools.cache
-def _stop_words() -> frozenset[str]:
-    from stop_words import get_stop_words
-
-    return frozenset(get_stop_words("en"))
-
-
 @functools.lru_cache(maxsize=65_536)
 def _stem(word: str) -> str:
     # Words repeat: caching makes stemming a long document several times cheaper.
@@ -112,7 +105,7 @@ def stems(text: str) -> list[str]:
 
 def _example_terms(example: str) -> set[Term]:
     """An example phrase contributes its content words (stop words say nothing of a type)."""
-    stops = _stop_words()
+    stops = stop_words()
     return {(_stem(w),) for w in WORD.findall(example.lower()) if len(w) > 1 and w not in stops}
 
 

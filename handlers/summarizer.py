@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.config import SummaryBounds
+from handlers.textio import WORD, stop_words
 
 MAX_SCORED_CHARS = 200_000
 MAX_SCORED_SENTENCES = 2_000
@@ -24,7 +25,6 @@ MAX_SCORED_SENTENCES = 2_000
 # that a summary can still hold a piece of them without exceeding its character bound.
 MAX_SENTENCE_CHARS = 400
 DUPLICATE_OVERLAP = 0.8
-WORD = re.compile(r"[^\W\d_][\w'-]*|\d+", re.UNICODE)
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\f")
 
 
@@ -68,13 +68,6 @@ def _punkt() -> Any:
             "punkt_tab English data not found: set NLTK_DATA to a folder written by "
             "packager.nltk_data.bundle()"
         ) from exc
-
-
-@functools.cache
-def stop_words() -> frozenset[str]:
-    from stop_words import get_stop_words
-
-    return frozenset(get_stop_words("en"))
 
 
 def split_sentences(text: str) -> list[str]:

@@ -1,10 +1,24 @@
-"""UTF-8 text in and out, for the stages that read `text/` and `summaries/` objects."""
+"""Text for the stages that read `text/` and `summaries/` objects: UTF-8 in and out, and the
+words and stop words both summarize and classify count."""
 
 from __future__ import annotations
 
+import functools
+import re
 from pathlib import Path
 
 from handlers.errors import DocumentError, InvalidEncodingError
+
+# A word: letters (then letters, digits, ' or -), or a number; '_' is not a letter here.
+WORD = re.compile(r"[^\W\d_][\w'-]*|\d+", re.UNICODE)
+
+
+@functools.cache
+def stop_words() -> frozenset[str]:
+    """English stop words (the `stop-words` package: nltk's list needs downloaded data)."""
+    from stop_words import get_stop_words
+
+    return frozenset(get_stop_words("en"))
 
 
 def decode_utf8(data: bytes, source: str) -> str:

@@ -94,3 +94,13 @@ def test_very_long_text_is_classified_quickly(classifier: Classifier) -> None:
     result = classifier.classify(text)
     assert result.category == "report"
     assert time.perf_counter() - start < 5
+
+
+def test_summarize_and_classify_share_one_word_pattern_and_stop_list() -> None:
+    from handlers import classifier, summarizer, textio
+
+    assert classifier.WORD is summarizer.WORD is textio.WORD
+    assert classifier.stop_words is summarizer.stop_words is textio.stop_words
+    assert textio.WORD.findall("Amount due: 42 items, O'Neil's re-run _x") == [
+        "Amount", "due", "42", "items", "O'Neil's", "re-run", "x"
+    ]  # fmt: skip
