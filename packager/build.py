@@ -39,7 +39,10 @@ PLATFORMS = {
     "x86_64": ("manylinux2014_x86_64", "manylinux_2_28_x86_64"),
 }
 ARCHITECTURE_FILE = "ARCHITECTURE"  # in dist: the instruction set the layers were built for
-PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer", "urllib3", "jmespath-boto"}
+# The AWS SDK the Lambda Python runtime ships; nothing here requires it at a pinned version.
+# jmespath also ships with it but stays in the layers: Powertools imports it itself, at the
+# version requirements.lock pins.
+PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer", "urllib3"}
 # Trimmed from layers: tests and docs inside packages are never imported at run time.
 PRUNED_DIRS = {"__pycache__", "tests", "test"}
 

@@ -20,6 +20,7 @@ from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
 
 from packager import nltk_data
 from packager.build import (
+    PROVIDED_BY_RUNTIME,
     STAGES,
     build,
     dependency_closure,
@@ -92,6 +93,15 @@ def test_only_summarize_ships_nltk_data() -> None:
         "classify": False,
         "sweep": False,
     }
+
+
+def test_layers_leave_out_only_the_runtime_sdk() -> None:
+    assert {"boto3", "botocore", "s3transfer", "urllib3"} == PROVIDED_BY_RUNTIME
+    assert dependency_closure(STAGES["sweep"].requirements, "arm64") == [
+        "aws-lambda-powertools",
+        "jmespath",
+        "typing-extensions",
+    ]
 
 
 def test_dependency_closure_keeps_stages_apart() -> None:
