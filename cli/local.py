@@ -136,7 +136,7 @@ class ProgressDisplay:
     def __init__(self, console: Console) -> None:
         self.progress = Progress(
             TextColumn("[bold]settled"),
-            BarColumn(),
+            BarColumn(bar_width=20),
             MofNCompleteColumn(),
             TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
@@ -153,8 +153,11 @@ class ProgressDisplay:
         self.progress.stop()
 
     def update(self, tick: Any) -> None:
-        invoked = " ".join(f"{stage}:{n}" for stage, n in tick.invocations.items())
-        detail = f"invocations {invoked}  dead-lettered {tick.dead_lettered}"
+        # Short enough for 80 columns: invocations per stage, then dead letters.
+        invoked = " ".join(
+            f"{STAGE_LABELS.get(stage, stage)}:{n}" for stage, n in tick.invocations.items() if n
+        )
+        detail = f"runs {invoked or '-'} dlq:{tick.dead_lettered}"
         self.progress.update(self.task, completed=tick.settled, total=tick.total, detail=detail)
 
 
