@@ -373,53 +373,68 @@ class DocumentPipeline(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         self._name, self._s = name, s
         self._stages = stage_settings(s.get("stages"))
-        child = pulumi.ResourceOptions(parent=self)
+        self._resolve_bucket_name()
+        self.topic = self._create_topic()
+        self.table = self._create_table()
+        self.stages: dict[str, QueueFunction] = {}
+        self._create_stages()
+        self.store = self._create_store()
+        self.sweep_trigger = self._create_sweep_trigger()
+        self._export()
+
+    def _resolve_bucket_name(self) -> None:
+        """The bucket's name is fixed up front: the ocr queue's policy needs the bucket's ARN
+        while the bucket's notification needs that queue policy (a cycle otherwise)."""
         invoke = pulumi.InvokeOutputOptions(parent=self)
         self._account = aws.get_caller_identity_output(opts=invoke).account_id
         self._partition = aws.get_partition_output(opts=invoke).partition
         region = aws.get_region_output(opts=invoke).region
-        # The bucket's name is fixed up front: the ocr queue's policy needs the bucket's ARN
-        # while the bucket's notification needs that queue policy (a cycle otherwise).
         self._bucket: pulumi.Output[str] = pulumi.Output.from_input(
-            s.get("bucket_name")
+            self._s.get("bucket_name")
             or pulumi.Output.concat(
-                name, "-", pulumi.get_stack(), "-", self._account, "-", region
+                self._name, "-", pulumi.get_stack(), "-", self._account, "-", region
             ).apply(valid_bucket_name)
         )
         self._bucket_arn = pulumi.Output.concat("arn:", self._partition, ":s3:::", self._bucket)
 
-        self.topic = self._create_topic()
-        protect = bool(s["protect_data"])
-        self.table = ResultsTable(
-            f"{name}-results",
+    # -- children ---------------------------------------------------------------------------
+
+    def _create_table(self) -> ResultsTable:
+        protect = bool(self._s["protect_data"])
+        return ResultsTable(
+            f"{self._name}-results",
             _without_none(
-                {"deletion_protection": protect, "protect": protect, "tags": s.get("tags")}
+                {"deletion_protection": protect, "protect": protect, "tags": self._s.get("tags")}
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.stages: dict[str, QueueFunction] = {}
+
+    def _create_stages(self) -> None:
+        """Backwards along the data flow: each stage's `_stage_args` needs the queue URL of
+        the stage it sends to, already in self.stages."""
         for stage in ("classify", "summarize", "ocr", "sweep"):
             self.stages[stage] = QueueFunction(
-                f"{name}-{stage}", self._stage_args(stage), opts=child
+                f"{self._name}-{stage}",
+                self._stage_args(stage),
+                opts=pulumi.ResourceOptions(parent=self),
             )
-        self.store = self._create_store()
-        self.sweep_trigger = ScheduledTrigger(
-            f"{name}-sweep-schedule",
+
+    def _create_sweep_trigger(self) -> ScheduledTrigger:
+        sweep = self.stages["sweep"]
+        return ScheduledTrigger(
+            f"{self._name}-sweep-schedule",
             _without_none(
                 {
-                    "queue_arn": self.stages["sweep"].queue_arn,
-                    "dead_letter_queue_arn": self.stages["sweep"].dlq_arn,
-                    "schedule_expression": s["sweep_schedule"],
+                    "queue_arn": sweep.queue_arn,
+                    "dead_letter_queue_arn": sweep.dlq_arn,
+                    "schedule_expression": self._s["sweep_schedule"],
                     "message": json.dumps(SWEEP_MESSAGE),
                     "description": "Re-enqueue uploads that have no result yet",
-                    "tags": s.get("tags"),
+                    "tags": self._s.get("tags"),
                 }
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self._export()
-
-    # -- children ---------------------------------------------------------------------------
 
     def _create_topic(self) -> aws.sns.Topic | None:
         email = self._s.get("alarm_email")

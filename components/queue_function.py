@@ -448,31 +448,50 @@ class QueueFunction(pulumi.ComponentResource):
         return {"kms_master_key_id": key, "kms_data_key_reuse_period_seconds": 300}
 
     def _create_queues(self) -> None:
-        s = self._s
-        if s.get("existing_queue_arn") is not None:
-            self.queue = self.dlq = None
-            self._queue_arn = pulumi.Output.from_input(s["existing_queue_arn"])
-            self._queue_url = pulumi.Output.from_input(s["existing_queue_url"])
-            self._queue_name = self._queue_arn.apply(lambda arn: arn.split(":")[-1])
-            self.queue_policy = None
+        self.queue: aws.sqs.Queue | None = None  # None when adopting the caller's queue
+        self.dlq: aws.sqs.Queue | None = None
+        self.queue_policy: aws.sqs.QueuePolicy | None = None
+        if self._s.get("existing_queue_arn") is not None:
+            self._adopt_existing_queue()
             return
-        fifo: dict[str, Any] = {"fifo_queue": True} if s["fifo_queue"] else {}
-        self.dlq = aws.sqs.Queue(
+        self.dlq = self._create_dlq()
+        self.queue = self._create_work_queue(self.dlq)
+        self._queue_arn, self._queue_url = self.queue.arn, self.queue.url
+        self._queue_name = self.queue.name
+        self.redrive_allow = self._create_redrive_allow(self.queue, self.dlq)
+        self.queue_policy = self._create_queue_policy(self.queue, "queue", producers=True)
+        self.dlq_policy = self._create_queue_policy(self.dlq, "dlq", producers=False)
+
+    def _adopt_existing_queue(self) -> None:
+        """The caller's queue feeds the function: no queues or queue policies of our own."""
+        s = self._s
+        self._queue_arn = pulumi.Output.from_input(s["existing_queue_arn"])
+        self._queue_url = pulumi.Output.from_input(s["existing_queue_url"])
+        self._queue_name = self._queue_arn.apply(lambda arn: arn.split(":")[-1])
+
+    def _fifo(self) -> dict[str, Any]:
+        return {"fifo_queue": True} if self._s["fifo_queue"] else {}
+
+    def _create_dlq(self) -> aws.sqs.Queue:
+        return aws.sqs.Queue(
             f"{self._name}-dlq",
-            message_retention_seconds=s["dlq_retention_seconds"],
+            message_retention_seconds=self._s["dlq_retention_seconds"],
             tags=self._tags,
             opts=self._child(),
-            **fifo,
+            **self._fifo(),
             **self._encryption(),
         )
+
+    def _create_work_queue(self, dlq: aws.sqs.Queue) -> aws.sqs.Queue:
+        s = self._s
         redrive = pulumi.Output.json_dumps(
             # maxReceiveCount must be an integer: SQS rejects "5.0".
             {
-                "deadLetterTargetArn": self.dlq.arn,
+                "deadLetterTargetArn": dlq.arn,
                 "maxReceiveCount": pulumi.Output.from_input(s["max_receive_count"]).apply(int),
             }
         )
-        self.queue = aws.sqs.Queue(
+        return aws.sqs.Queue(
             f"{self._name}-queue",
             visibility_timeout_seconds=s["visibility_timeout"],
             message_retention_seconds=s["queue_retention_seconds"],
@@ -480,29 +499,30 @@ class QueueFunction(pulumi.ComponentResource):
             redrive_policy=redrive,
             tags=self._tags,
             opts=self._child(),
-            **fifo,
+            **self._fifo(),
             **self._encryption(),
         )
-        self._queue_arn, self._queue_url = self.queue.arn, self.queue.url
-        self._queue_name = self.queue.name
-        self.redrive_allow = aws.sqs.RedriveAllowPolicy(
+
+    def _create_redrive_allow(
+        self, queue: aws.sqs.Queue, dlq: aws.sqs.Queue
+    ) -> aws.sqs.RedriveAllowPolicy:
+        """Only this component's work queue may use its DLQ as a dead-letter target."""
+        return aws.sqs.RedriveAllowPolicy(
             f"{self._name}-dlq-redrive-allow",
-            queue_url=self.dlq.url,
+            queue_url=dlq.url,
             redrive_allow_policy=pulumi.Output.json_dumps(
-                {"redrivePermission": "byQueue", "sourceQueueArns": [self.queue.arn]}
+                {"redrivePermission": "byQueue", "sourceQueueArns": [queue.arn]}
             ),
             opts=self._child(),
         )
-        self.queue_policy = aws.sqs.QueuePolicy(
-            f"{self._name}-queue-policy",
-            queue_url=self.queue.url,
-            policy=iam.to_json(self._queue_statements(self.queue.arn, producers=True)),
-            opts=self._child(),
-        )
-        self.dlq_policy = aws.sqs.QueuePolicy(
-            f"{self._name}-dlq-policy",
-            queue_url=self.dlq.url,
-            policy=iam.to_json(self._queue_statements(self.dlq.arn, producers=False)),
+
+    def _create_queue_policy(
+        self, queue: aws.sqs.Queue, role: str, producers: bool
+    ) -> aws.sqs.QueuePolicy:
+        return aws.sqs.QueuePolicy(
+            f"{self._name}-{role}-policy",
+            queue_url=queue.url,
+            policy=iam.to_json(self._queue_statements(queue.arn, producers=producers)),
             opts=self._child(),
         )
 
