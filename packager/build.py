@@ -8,8 +8,8 @@ tokenizer).
 boto3 is not packaged: the Lambda Python runtime provides it.
 
 `dist/ARCHITECTURE` names the architecture built (`arm64` by default); the stack checks it
-against `docpipe:architecture`. `make build` builds arm64: for x86_64 run
-`python -m packager --arch x86_64`.
+against `docpipe:architecture`. For x86_64: `make build ARCH=x86_64` (which runs
+`python -m packager --arch x86_64`).
 
 Reproducible: sorted entries, every timestamp 1980-01-01, fixed permissions, no bytecode,
 no console scripts (their shebang names the build machine's interpreter).
