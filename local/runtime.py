@@ -10,6 +10,8 @@
 - Each function runs in its own worker processes (`local.worker`): spawned on demand (a cold
   start), reused while warm, killed on timeout (Lambda discards the environment).
 - Schedules tick on a local interval and send their target input with the schedule's role.
+- Each invocation's AWS/Lambda metrics (Invocations, Errors, Duration) go to the emulator's
+  CloudWatch, as Lambda publishes them, for `docpipe status`.
 """
 
 from __future__ import annotations
@@ -153,6 +155,31 @@ class Worker:
             self.kill()
 
 
+class ServiceMetrics:
+    """The AWS/Lambda metrics Lambda publishes per invocation, put into the emulator's
+    CloudWatch, so `docpipe status` reads local mode exactly as it reads AWS."""
+
+    def __init__(self, cloudwatch: Any, stats: Stats) -> None:
+        self.cloudwatch = cloudwatch
+        self.stats = stats
+
+    def record(self, function_name: str, invocation: Invocation) -> None:
+        dimensions = [{"Name": "FunctionName", "Value": function_name}]
+        data = [
+            {"MetricName": "Invocations", "Value": 1.0, "Unit": "Count"},
+            {"MetricName": "Errors", "Value": float(not invocation.ok), "Unit": "Count"},
+            {"MetricName": "Duration", "Value": invocation.duration_ms, "Unit": "Milliseconds"},
+        ]
+        try:
+            self.cloudwatch.put_metric_data(
+                Namespace="AWS/Lambda",
+                MetricData=[{**datum, "Dimensions": dimensions} for datum in data],
+            )
+        except Exception as exc:  # metrics must never fail a batch; say so where it shows
+            with self.stats.lock:
+                self.stats.note_error(function_name, {"type": "Metrics", "message": str(exc)})
+
+
 class FunctionPool:
     """The warm workers of one function; a new one (cold start) when all are busy."""
 
@@ -163,11 +190,13 @@ class FunctionPool:
         env: dict[str, str],
         log_path: Path,
         stats: Stats,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self.spec = spec
         self.handler = handler
         self.env = env
         self.stats = stats
+        self.metrics = metrics
         self._log = log_path.open("a", encoding="utf-8")
         self._idle: list[Worker] = []
         self._all: list[Worker] = []
@@ -196,6 +225,12 @@ class FunctionPool:
                 self._all.remove(worker)
 
     def invoke(self, event: dict[str, Any]) -> Invocation:
+        invocation = self._invoke(event)
+        if self.metrics is not None:
+            self.metrics.record(self.spec.name, invocation)
+        return invocation
+
+    def _invoke(self, event: dict[str, Any]) -> Invocation:
         name = self.spec.name
         try:
             worker, cold = self._checkout()
@@ -512,11 +547,24 @@ class RuntimeOptions:
 class LambdaRuntime:
     """Pollers, worker pools and the schedule ticker for one deployed topology."""
 
-    def __init__(self, emulator: Emulator, topology: Topology, options: RuntimeOptions) -> None:
+    def __init__(
+        self,
+        emulator: Emulator,
+        topology: Topology,
+        options: RuntimeOptions,
+        service_credentials: Credentials | None = None,
+    ) -> None:
         self.emulator = emulator
         self.topology = topology
         self.options = options
         self.stats = Stats()
+        # The Lambda service's own calls (its metrics), made with the operator's keys: the
+        # emulator has no service principal.
+        self.metrics = (
+            ServiceMetrics(emulator.client("cloudwatch", service_credentials), self.stats)
+            if service_credentials
+            else None
+        )
         self._credentials: dict[str, Credentials] = {}
         self.pools: dict[str, FunctionPool] = {}
         self.pollers: list[QueuePoller] = []
@@ -572,7 +620,7 @@ class LambdaRuntime:
             handler = self.options.handler_overrides.get(spec.stage, spec.handler)
             log_path = self.options.log_dir / f"{spec.stage}.log"
             self.pools[spec.name] = FunctionPool(
-                spec, handler, self.function_env(spec), log_path, self.stats
+                spec, handler, self.function_env(spec), log_path, self.stats, self.metrics
             )
         for mapping in self.topology.mappings:
             concurrency = self.concurrency_for(mapping)

@@ -66,7 +66,9 @@ class LocalSession:
             if runtime_options.nltk_data is None:
                 runtime_options.nltk_data = nltk_bundle()
             if self.options.start_runtime:
-                self.runtime = LambdaRuntime(self.emulator, self.topology, runtime_options)
+                self.runtime = LambdaRuntime(
+                    self.emulator, self.topology, runtime_options, service_credentials=self.operator
+                )
                 self.runtime.start()
         except BaseException:
             self.stop()

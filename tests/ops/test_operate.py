@@ -7,6 +7,7 @@ is exactly what the test sent.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +20,13 @@ from botocore.exceptions import ClientError
 from cli.main import main
 from local.deploy import EmulatorMocks
 from local.emulator import Emulator, create_operator
+from local.runtime import RuntimeOptions
+from local.session import LocalSession, SessionOptions
 from mockrun import run_program
 from ops import operate
 from ops.target import Target, from_local_session
+
+VARIANTS_DIR = Path(__file__).resolve().parent.parent / "local"  # tests/local/variants.py
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -191,3 +196,33 @@ def test_redrive_falls_back_only_when_the_move_task_is_missing(
     code: str, emulated: bool, unsupported: bool
 ) -> None:
     assert operate.move_task_unsupported(client_error(code), emulated) is unsupported
+
+
+def test_status_reads_the_function_metrics_local_mode_publishes() -> None:
+    # GIVEN local mode with classify swapped for a variant that writes outside its role, and
+    # a message for each of summarize (which it cannot parse) and classify
+    options = SessionOptions(
+        stack="dev",
+        runtime=RuntimeOptions(
+            handler_overrides={"classify": "variants.write_outside_role"},
+            extra_pythonpath=[VARIANTS_DIR],
+        ),
+    )
+    with LocalSession(options) as session:
+        target = from_local_session(session.outputs, session.environment())
+        send(target, target.queue_url("summarize"), ["not an envelope"])
+        send(target, target.queue_url("classify"), ["{}"])
+
+        # WHEN both functions have run once
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            rows = {row.stage: row for row in operate.status(target)}
+            if None not in (rows["summarize"].errors_1h, rows["classify"].errors_1h):
+                break
+            time.sleep(0.5)
+
+    # THEN a record the handler rejects is a batch item failure, not a function error; an
+    # exception (AccessDenied) is; S3's test event, which OCR may have handled by now, is not
+    assert rows["summarize"].errors_1h == 0
+    assert rows["classify"].errors_1h is not None and rows["classify"].errors_1h >= 1
+    assert rows["ocr"].errors_1h in (None, 0)
