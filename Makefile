@@ -19,7 +19,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 # tesseract is a system package: install it with apt-get when it is missing.
 tesseract:
-	@command -v tesseract >/dev/null || { apt-get update -qq && apt-get install -y -qq tesseract-ocr; }
+	@command -v tesseract >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr; }
 
 lint: setup
 	$(BIN)/ruff check .
