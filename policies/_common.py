@@ -45,6 +45,25 @@ def schema(properties: Mapping[str, Mapping[str, Any]]) -> PolicyConfigSchema:
     return PolicyConfigSchema(properties={key: dict(spec) for key, spec in properties.items()})
 
 
+def _metadata(
+    level: EnforcementLevel,
+    severity: Severity,
+    matches: PolicyComplianceFramework,
+    remediation: str,
+    config: Mapping[str, Mapping[str, Any]] | None,
+    also_matches: Sequence[str],
+) -> dict[str, Any]:
+    """What every docpipe policy declares beside its check, in CrossGuard's argument names."""
+    return {
+        "enforcement_level": level,
+        "severity": severity,
+        "framework": matches,
+        "remediation_steps": remediation,
+        "config_schema": schema(config) if config else None,
+        "tags": [f"{matches.name}:{matches.reference}", *also_matches],
+    }
+
+
 def resource_policy(
     name: str,
     description: str,
@@ -61,12 +80,7 @@ def resource_policy(
         name=name,
         description=description,
         validate=validate,
-        enforcement_level=level,
-        severity=severity,
-        framework=matches,
-        remediation_steps=remediation,
-        config_schema=schema(config) if config else None,
-        tags=[f"{matches.name}:{matches.reference}", *also_matches],
+        **_metadata(level, severity, matches, remediation, config, also_matches),
     )
 
 
@@ -86,12 +100,7 @@ def stack_policy(
         name=name,
         description=description,
         validate=validate,
-        enforcement_level=level,
-        severity=severity,
-        framework=matches,
-        remediation_steps=remediation,
-        config_schema=schema(config) if config else None,
-        tags=[f"{matches.name}:{matches.reference}", *also_matches],
+        **_metadata(level, severity, matches, remediation, config, also_matches),
     )
 
 
