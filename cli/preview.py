@@ -53,12 +53,22 @@ KEY_SETTINGS: dict[str, dict[str, str]] = {
 }
 
 
-def _format_value(value: Any) -> str:
+def _plain(value: Any) -> Any:
+    """Engine-shaped inputs carry every number as a float: show 20, not 20.0."""
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"), sort_keys=True)
-    return str(value)
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _format_value(value: Any) -> str:
+    value = _plain(value)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 def key_settings(registration: Registration) -> dict[str, str]:
