@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -93,16 +93,7 @@ class TextReady:
     KIND = "text.ready"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": ENVELOPE_VERSION,
-            "kind": self.KIND,
-            "doc_id": self.doc_id,
-            "source": self.source.to_dict(),
-            "text_key": self.text_key,
-            "pages": self.pages,
-            "ocr_confidence": self.ocr_confidence,
-            "timings_ms": dict(self.timings_ms),
-        }
+        return _envelope(self.KIND, self)
 
 
 @dataclass(frozen=True)
@@ -121,18 +112,13 @@ class SummaryReady:
     KIND = "summary.ready"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": ENVELOPE_VERSION,
-            "kind": self.KIND,
-            "doc_id": self.doc_id,
-            "source": self.source.to_dict(),
-            "text_key": self.text_key,
-            "summary_key": self.summary_key,
-            "summary_sentences": self.summary_sentences,
-            "pages": self.pages,
-            "ocr_confidence": self.ocr_confidence,
-            "timings_ms": dict(self.timings_ms),
-        }
+        return _envelope(self.KIND, self)
+
+
+def _envelope(kind: str, message: TextReady | SummaryReady) -> dict[str, Any]:
+    """A stage-to-stage message on the wire: version and kind, then the dataclass's fields
+    (nested Source as a dict) in declaration order."""
+    return {"version": ENVELOPE_VERSION, "kind": kind, **asdict(message)}
 
 
 def to_json(envelope: TextReady | SummaryReady | dict[str, Any]) -> str:
