@@ -214,3 +214,30 @@ def to_dot(graph: FlowGraph) -> str:
         )
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def to_json(graph: FlowGraph) -> dict[str, Any]:
+    """Components, data-carrying resources and arrows, by logical name, for machines."""
+    return {
+        "components": sorted(
+            ({"name": c.name, "type": c.type} for c in graph.components.values()),
+            key=lambda c: c["name"],
+        ),
+        "nodes": [
+            {
+                "name": graph.nodes[urn].name,
+                "kind": graph.kind(urn),
+                "component": graph.components[parent].name if parent in graph.components else None,
+            }
+            for parent, urns in graph.by_parent().items()
+            for urn in urns
+        ],
+        "edges": [
+            {
+                "from": graph.nodes[e.source].name,
+                "to": graph.nodes[e.target].name,
+                "label": e.label,
+            }
+            for e in graph.edges
+        ],
+    }

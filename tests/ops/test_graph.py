@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from cli.main import main
 from mockrun import StackRun, run_program
 from ops.graph import build_graph, to_dot, to_mermaid
 
@@ -59,3 +63,22 @@ def test_mermaid_and_dot_show_every_component_and_arrow() -> None:
 def test_graph_is_the_same_on_every_run() -> None:
     first, second = (to_mermaid(build_graph(run_program("dev").registrations)) for _ in range(2))
     assert first == second
+
+
+def test_json_names_every_component_node_and_arrow(capsys: Any) -> None:
+    run = run_program("dev")
+    graph = build_graph(run.registrations)
+
+    assert main(["graph", "--stack", "dev", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+
+    assert {c["name"] for c in shown["components"]} == {
+        r.name for r in run.registrations if r.type.startswith("docpipe:index:")
+    }
+    assert len(shown["nodes"]) == len(graph.nodes) == 15  # 8 queues, 4 functions, 3 more
+    assert {"name": "docpipe-ocr-queue", "kind": "queue", "component": "docpipe-ocr"} in shown[
+        "nodes"
+    ]
+    assert {(e["from"], e["to"], e["label"]) for e in shown["edges"]} == {
+        (f"docpipe-{s}", f"docpipe-{t}", label) for s, t, label in arrows(run)
+    }
