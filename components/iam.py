@@ -12,23 +12,8 @@ import pulumi
 
 VERSION = "2012-10-17"
 
-# Actions that do not support resource-level permissions: "*" is their only valid resource.
-# https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html
-# https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions
-UNSCOPED_ACTIONS = frozenset(
-    {
-        "xray:PutTraceSegments",
-        "xray:PutTelemetryRecords",
-        "ec2:CreateNetworkInterface",
-        "ec2:DescribeNetworkInterfaces",
-        "ec2:DescribeSubnets",
-        "ec2:DeleteNetworkInterface",
-        "ec2:AssignPrivateIpAddresses",
-        "ec2:UnassignPrivateIpAddresses",
-    }
-)
-
 XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+# What a function in a VPC needs to manage its network interfaces.
 VPC_ACTIONS = [
     "ec2:CreateNetworkInterface",
     "ec2:DescribeNetworkInterfaces",
@@ -37,6 +22,10 @@ VPC_ACTIONS = [
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
 ]
+# Actions that do not support resource-level permissions: "*" is their only valid resource.
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions
+UNSCOPED_ACTIONS = frozenset(XRAY_ACTIONS + VPC_ACTIONS)
 
 
 class PolicyConditionArgs(TypedDict):

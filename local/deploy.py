@@ -29,7 +29,7 @@ from typing import Any
 import pulumi
 
 from local.emulator import ACCOUNT_ID, REGION, Emulator
-from mockrun.mocks import physical_name
+from mockrun.mocks import function_state, physical_name
 
 
 class UnsupportedResourceType(Exception):
@@ -343,16 +343,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             Environment={"Variables": {k: str(v) for k, v in variables.items()}},
             Architectures=inputs.get("architectures") or ["x86_64"],
         )
-        arn = created["FunctionArn"]
-        return name, {
-            "name": name,
-            "arn": arn,
-            "qualifiedArn": f"{arn}:$LATEST",
-            "invokeArn": (
-                f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations"
-            ),
-            "version": "$LATEST",
-        }
+        return name, function_state(name, created["FunctionArn"])
 
     def _layer(self, inputs: Inputs, logical: str) -> Created:
         name = _name(inputs, logical, key="layerName")

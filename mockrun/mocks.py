@@ -42,10 +42,9 @@ def _bucket(inputs: dict[str, Any], logical: str) -> tuple[str, dict[str, Any]]:
     }
 
 
-def _function(inputs: dict[str, Any], logical: str) -> tuple[str, dict[str, Any]]:
-    name = inputs.get("name") or physical_name(logical)
-    arn = _arn("lambda", f"function:{name}")
-    return name, {
+def function_state(name: str, arn: str) -> dict[str, Any]:
+    """The attributes AWS computes for a Lambda function (also used by local mode)."""
+    return {
         "name": name,
         "arn": arn,
         "qualifiedArn": f"{arn}:$LATEST",
@@ -54,6 +53,11 @@ def _function(inputs: dict[str, Any], logical: str) -> tuple[str, dict[str, Any]
         ),
         "version": "$LATEST",
     }
+
+
+def _function(inputs: dict[str, Any], logical: str) -> tuple[str, dict[str, Any]]:
+    name = inputs.get("name") or physical_name(logical)
+    return name, function_state(name, _arn("lambda", f"function:{name}"))
 
 
 def _role(inputs: dict[str, Any], logical: str) -> tuple[str, dict[str, Any]]:
