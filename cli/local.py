@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-STAGE_LABELS = {"ocr": "ocr", "summarize": "sum", "classify": "cls"}
+from contract import stages
+
 SUMMARY_CHARS = 60
 
 
@@ -154,17 +155,18 @@ class ProgressDisplay:
 
     def update(self, tick: Any) -> None:
         # Short enough for 80 columns: invocations per stage, then dead letters.
-        invoked = " ".join(
-            f"{STAGE_LABELS.get(stage, stage)}:{n}" for stage, n in tick.invocations.items() if n
-        )
+        invoked = " ".join(f"{_label(stage)}:{n}" for stage, n in tick.invocations.items() if n)
         detail = f"runs {invoked or '-'} dlq:{tick.dead_lettered}"
         self.progress.update(self.task, completed=tick.settled, total=tick.total, detail=detail)
 
 
+def _label(stage: str) -> str:
+    """The stage's short label from the stage table (progress lines fit 80 columns)."""
+    return stages.TABLE[stage].label if stage in stages.TABLE else stage
+
+
 def _format_timings(timings: dict[str, float]) -> str:
-    return " ".join(
-        f"{STAGE_LABELS.get(stage, stage)} {seconds:.2f}s" for stage, seconds in timings.items()
-    )
+    return " ".join(f"{_label(stage)} {seconds:.2f}s" for stage, seconds in timings.items())
 
 
 def _print_report(report: Any) -> None:
@@ -240,12 +242,13 @@ def run_down(_args: argparse.Namespace) -> int:
 
 
 def run_send(args: argparse.Namespace) -> int:
-    from local.state import StateError, send_manual_event
+    from ops.operate import send_test_event
+    from ops.target import TargetError, from_local_state
 
     try:
-        message_id = send_manual_event(args.file)
-    except StateError as exc:
+        message_id = send_test_event(from_local_state(), args.file)
+    except (TargetError, ValueError) as exc:
         Console(stderr=True).print(f"[red]error:[/] {exc}")
         return 1
-    print(f"sent {{'file': {args.file!r}}} to the OCR queue (message {message_id})")
+    print(f"sent {{'file': {args.file!r}}} to the first stage's queue (message {message_id})")
     return 0

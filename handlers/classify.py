@@ -1,6 +1,7 @@
-"""Classify stage: `summary.ready` -> category -> one result item in DynamoDB per document.
+"""Classify stage: a document's text -> category -> one result item in DynamoDB per document.
 
-Lambda entry point: `handlers.classify.lambda_handler` (SQS batches of `summary.ready`).
+Lambda entry point: `handlers.classify.lambda_handler` (SQS batches of document messages; the
+summary, when an earlier stage wrote one, is stored on the item).
 Debugging without AWS: `python -m handlers.classify FILE.txt` prints the category as JSON
 (categories from CLASSIFY_CATEGORIES, else the stack's defaults).
 
@@ -12,47 +13,54 @@ nor regresses it and leaves its `processed_at` unchanged.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from handlers import config, runtime
-from handlers.envelope import SummaryReady, parse_summary_ready
-from handlers.errors import DocumentError
+from contract import settings as env
+from contract.categories import UNCLASSIFIED
+from contract.errors import DocumentError
+from contract.messages import Document, parse_document
+from handlers import runtime
 from handlers.textio import read_local_text, read_s3_text
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 STAGE = "classify"
 # Ordered states of a result item; a write may only move an item forward.
 STATUS_RANK = {"pending": 0, "failed": 1, "classified": 2, "unclassified": 2}
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return runtime.run_batch(STAGE, event, context, handle_message)
+def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    return dict(runtime.run_batch(STAGE, event, context, handle_record))
 
 
-def handle_message(body: str) -> None:
-    from handlers.classifier import UNCLASSIFIED, classifier_for
+def handle_record(record: SQSRecord) -> None:
+    from handlers.classifier import classifier_for
 
-    prefixes = config.Prefixes.from_env()
-    envelope = parse_summary_ready(body, prefixes.text, prefixes.summaries)
-    table = config.table()
-    if _already_recorded(table, envelope.doc_id):
-        _skip(envelope, "result item already recorded")
+    document = parse_document(record.body)
+    table = env.TABLE.read()
+    if _already_recorded(table, document.doc_id):
+        _skip(document, "result item already recorded")
         return
+    bucket = document.source.bucket
     with runtime.timed() as elapsed_ms:
-        text = read_s3_text(envelope.source.bucket, envelope.text_key)
-        summary = read_s3_text(envelope.source.bucket, envelope.summary_key)
-        classifier = classifier_for(json.dumps(config.categories(), sort_keys=True))
-        result = classifier.classify(text, config.classify_threshold())
+        text = read_s3_text(bucket, document.key("text"))
+        summary = (
+            read_s3_text(bucket, document.keys["summary"]) if "summary" in document.keys else ""
+        )
+        classifier = classifier_for(json.dumps(env.CLASSIFY_CATEGORIES.read(), sort_keys=True))
+        result = classifier.classify(text, env.CLASSIFY_THRESHOLD.read())
     status = "unclassified" if result.category == UNCLASSIFIED else "classified"
-    item = result_item(envelope, result.to_dict(), summary, status, {STAGE: elapsed_ms()})
+    item = result_item(document.advanced(STAGE, elapsed_ms()), result.to_dict(), summary, status)
     if _put_once(table, item):
         runtime.logger(STAGE).info(
             "classified",
             extra={
-                "doc_id": envelope.doc_id,
+                "doc_id": document.doc_id,
                 "category": result.category,
                 "confidence": result.confidence,
                 "runner_up": result.runner_up,
@@ -60,41 +68,38 @@ def handle_message(body: str) -> None:
         )
         runtime.count(STAGE, "Classified" if status == "classified" else "Unclassified")
     else:
-        _skip(envelope, "result item written concurrently")
+        _skip(document, "result item written concurrently")
 
 
 def result_item(
-    envelope: SummaryReady,
-    classification: dict[str, Any],
-    summary: str,
-    status: str,
-    timings: dict[str, int],
+    document: Document, classification: dict[str, Any], summary: str, status: str
 ) -> dict[str, Any]:
     """The result item in DynamoDB's attribute-value format (numbers as strings)."""
     item: dict[str, Any] = {
-        "doc_id": {"S": envelope.doc_id},
-        "source_bucket": {"S": envelope.source.bucket},
-        "source_key": {"S": envelope.source.key},
-        "source_etag": {"S": envelope.source.etag},
+        "doc_id": {"S": document.doc_id},
+        "source_bucket": {"S": document.source.bucket},
+        "source_key": {"S": document.source.key},
+        "source_etag": {"S": document.source.etag},
         "category": {"S": classification["category"]},
         "confidence": {"N": _number(classification["confidence"])},
         "runner_up_confidence": {"N": _number(classification["runner_up_confidence"])},
         "summary": {"S": summary},
-        "text_key": {"S": envelope.text_key},
-        "summary_key": {"S": envelope.summary_key},
-        "pages": {"N": str(envelope.pages)},
-        "ocr_confidence": {"N": _number(envelope.ocr_confidence)},
-        "timings_ms": {
-            "M": {k: {"N": str(v)} for k, v in {**envelope.timings_ms, **timings}.items()}
-        },
+        "pages": {"N": str(document.pages)},
+        "ocr_confidence": {"N": _number(document.ocr_confidence)},
+        "timings_ms": {"M": {k: {"N": str(v)} for k, v in document.timings_ms.items()}},
         "status": {"S": status},
         "status_rank": {"N": str(STATUS_RANK[status])},
         "processed_at": {"S": datetime.now(UTC).isoformat(timespec="seconds")},
     }
-    if envelope.source.version_id:
-        item["source_version_id"] = {"S": envelope.source.version_id}
-    if classification["runner_up"]:
-        item["runner_up"] = {"S": classification["runner_up"]}
+    # The artifacts by their v1 attribute names (text_key, summary_key), as readers expect.
+    item.update({f"{artifact}_key": {"S": key} for artifact, key in document.keys.items()})
+    optional = {
+        "source_version_id": document.source.version_id,
+        "runner_up": classification["runner_up"],
+        "media_type": document.media_type,
+        "method": document.method,
+    }
+    item.update({name: {"S": value} for name, value in optional.items() if value})
     return item
 
 
@@ -128,28 +133,26 @@ def _put_once(table: str, item: dict[str, Any]) -> bool:
     return True
 
 
-def _skip(envelope: SummaryReady, reason: str) -> None:
-    runtime.logger(STAGE).info(reason, extra={"doc_id": envelope.doc_id})
+def _skip(document: Document, reason: str) -> None:
+    runtime.logger(STAGE).info(reason, extra={"doc_id": document.doc_id})
     runtime.count(STAGE, "Replays")
 
 
 def main(argv: list[str]) -> int:
-    """`python -m handlers.classify FILE.txt`: print JSON; exit 1 on bad input."""
-    from handlers.classifier import DEFAULT_CATEGORIES, classifier_for
+    """`python -m handlers.classify FILE.txt`: print JSON; exit 1 on bad input.
+    Categories from CLASSIFY_CATEGORIES, else the stack's defaults."""
+    from handlers.classifier import classifier_for
 
     if len(argv) != 1:
         print("usage: python -m handlers.classify FILE.txt", file=sys.stderr)
         return 2
-    categories = (
-        config.categories() if os.environ.get("CLASSIFY_CATEGORIES") else DEFAULT_CATEGORIES
-    )
     try:
         text = read_local_text(Path(argv[0]))
     except DocumentError as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    classifier = classifier_for(json.dumps(categories, sort_keys=True))
-    print(json.dumps(classifier.classify(text, config.classify_threshold()).to_dict()))
+    classifier = classifier_for(json.dumps(env.CLASSIFY_CATEGORIES.read(), sort_keys=True))
+    print(json.dumps(classifier.classify(text, env.CLASSIFY_THRESHOLD.read()).to_dict()))
     return 0
 
 

@@ -12,32 +12,37 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from handlers import config, runtime
-from handlers.envelope import (
+from contract.errors import DocumentError, DocumentTooLargeError, InvalidEnvelopeError
+from contract.layout import INCOMING, TEXT
+from contract.messages import (
+    Document,
     ObjectRef,
     Source,
-    TextReady,
-    parse_ocr_event,
-    parse_ocr_message,
-    to_json,
+    parse_upload_event,
+    parse_upload_message,
 )
-from handlers.errors import DocumentError, DocumentTooLargeError, InvalidEnvelopeError
+from handlers import config, runtime
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 STAGE = "ocr"
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     if _is_sqs_batch(event):
-        return runtime.run_batch(STAGE, event, context, handle_message)
+        return dict(runtime.run_batch(STAGE, event, context, handle_record))
     # Direct invocation (console test event, or an S3 event without a queue): no batch to
     # report on, so a bad document raises and the invocation fails visibly.
+    runtime.check_stage(STAGE)
     try:
-        done = [process_object(ref) for ref in parse_ocr_event(event, config.default_bucket())]
+        done = [process_object(ref) for ref in parse_upload_event(event, config.default_bucket())]
     finally:
         runtime.metrics(STAGE).flush_metrics()
-    return {"processed": [envelope.to_dict() for envelope in done]}
+    return {"processed": [document.to_dict() for document in done]}
 
 
 def _is_sqs_batch(event: dict[str, Any]) -> bool:
@@ -47,43 +52,44 @@ def _is_sqs_batch(event: dict[str, Any]) -> bool:
     )
 
 
-def handle_message(body: str) -> None:
-    for ref in parse_ocr_message(body, config.default_bucket()):
+def handle_record(record: SQSRecord) -> None:
+    for ref in parse_upload_message(record.body, config.default_bucket()):
         process_object(ref)
 
 
-def process_object(ref: ObjectRef) -> TextReady:
-    """OCR one uploaded object, store its text, and tell the summarize stage."""
+def process_object(ref: ObjectRef) -> Document:
+    """OCR one uploaded object, store its text, and pass the document on."""
     from handlers.ocr_engine import extract_text
 
-    prefixes = config.Prefixes.from_env()
     limits = config.OcrLimits.from_env()
     where = f"s3://{ref.bucket}/{ref.key}"
-    if not ref.key.startswith(prefixes.incoming):
-        raise InvalidEnvelopeError(f"key is not under {prefixes.incoming!r}", where)
+    if not ref.key.startswith(INCOMING.path):
+        raise InvalidEnvelopeError(f"key is not under {INCOMING.path!r}", where)
     with runtime.timed() as elapsed_ms:
         data, source = _download(ref, limits.max_bytes, where)
         result = extract_text(data, where, limits)
-        text_key = f"{prefixes.text}{source.doc_id}.txt"
-        runtime.client("s3").put_object(
-            Bucket=source.bucket,
-            Key=text_key,
-            Body=result.text.encode("utf-8"),
-            ContentType="text/plain; charset=utf-8",
-        )
-    envelope = TextReady(
+        text_key = TEXT.key_for(source.doc_id)
+        runtime.put_text(source.bucket, text_key, result.text)
+    document = Document(
         doc_id=source.doc_id,
         source=source,
-        text_key=text_key,
+        stage=STAGE,
+        keys={"text": text_key},
         pages=result.pages,
         ocr_confidence=result.confidence,
-        timings_ms={"ocr": elapsed_ms()},
+        media_type=result.media_type,
+        method=_method(result.page_methods),
+        timings_ms={STAGE: elapsed_ms()},
     )
-    runtime.client("sqs").send_message(
-        QueueUrl=config.next_queue_url(), MessageBody=to_json(envelope)
-    )
-    _record(envelope, result.ocr_pages, ref.origin)
-    return envelope
+    runtime.forward(document)
+    _record(document, result.ocr_pages, ref.origin)
+    return document
+
+
+def _method(page_methods: list[str]) -> str:
+    """How the text was obtained: `ocr`, `text-layer`, or `mixed` for a PDF with both."""
+    methods = set(page_methods)
+    return methods.pop() if len(methods) == 1 else "mixed"
 
 
 def _download(ref: ObjectRef, max_bytes: int, where: str) -> tuple[bytes, Source]:
@@ -105,23 +111,23 @@ def _download(ref: ObjectRef, max_bytes: int, where: str) -> tuple[bytes, Source
     return data, source
 
 
-def _record(envelope: TextReady, ocr_pages: int, origin: str) -> None:
+def _record(document: Document, ocr_pages: int, origin: str) -> None:
     runtime.logger(STAGE).info(
         "text extracted",
         extra={
-            "doc_id": envelope.doc_id,
-            "key": envelope.source.key,
-            "pages": envelope.pages,
+            "doc_id": document.doc_id,
+            "key": document.source.key,
+            "pages": document.pages,
             "ocr_pages": ocr_pages,
-            "confidence": envelope.ocr_confidence,
+            "confidence": document.ocr_confidence,
             "origin": origin,
-            "ms": envelope.timings_ms["ocr"],
+            "ms": document.timings_ms[STAGE],
         },
     )
-    runtime.count(STAGE, "Pages", envelope.pages)
+    runtime.count(STAGE, "Pages", document.pages)
     runtime.count(STAGE, "OcrPages", ocr_pages)
-    runtime.count(STAGE, "OcrConfidence", envelope.ocr_confidence * 100, "Percent")
-    runtime.count(STAGE, "OcrDuration", envelope.timings_ms["ocr"], "Milliseconds")
+    runtime.count(STAGE, "OcrConfidence", document.ocr_confidence * 100, "Percent")
+    runtime.count(STAGE, "OcrDuration", document.timings_ms[STAGE], "Milliseconds")
 
 
 def main(argv: list[str]) -> int:

@@ -13,10 +13,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from handlers.errors import DocumentError, ObjectNotFoundError
+from contract import settings as env
+from contract.errors import DocumentError, ObjectNotFoundError
+from contract.messages import Document
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+RecordHandler = Callable[["SQSRecord"], None]
 
 
 @functools.cache
@@ -57,6 +65,25 @@ def get_object(bucket: str, key: str, version_id: str | None = None) -> dict[str
         raise
 
 
+def put_text(bucket: str, key: str, text: str) -> None:
+    client("s3").put_object(
+        Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType="text/plain; charset=utf-8"
+    )
+
+
+def forward(document: Document) -> None:
+    """Hand the document to the next stage's queue (the stack names it in the environment)."""
+    client("sqs").send_message(QueueUrl=env.NEXT_QUEUE_URL.read(), MessageBody=document.to_json())
+
+
+def check_stage(stage: str) -> None:
+    """The function runs the handler of the stage its configuration names; anything else is
+    a deployment bug (one stage's code behind another's queue), failed loudly."""
+    configured = env.STAGE.read()
+    if configured != stage:
+        raise ValueError(f"{env.STAGE.name}={configured!r} but this is the {stage!r} handler")
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests start a fresh emulator per test)."""
     client.cache_clear()
@@ -66,20 +93,21 @@ def reset_clients() -> None:
 def logger(stage: str) -> Logger:
     from aws_lambda_powertools import Logger
 
-    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or f"docpipe-{stage}")
+    return Logger(service=_service(stage))
 
 
 @functools.cache
 def metrics(stage: str) -> Metrics:
     from aws_lambda_powertools import Metrics
 
-    return Metrics(
-        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "docpipe",
-        service=os.environ.get("POWERTOOLS_SERVICE_NAME") or f"docpipe-{stage}",
-    )
+    return Metrics(namespace=env.METRICS_NAMESPACE.read(), service=_service(stage))
 
 
-def count(stage: str, name: str, value: float = 1, unit: str = "Count") -> None:
+def _service(stage: str) -> str:
+    return os.environ.get(env.SERVICE_NAME.name) or f"docpipe-{stage}"
+
+
+def count(stage: str, name: str, value: float = 1, unit: MetricUnit | str = "Count") -> None:
     metrics(stage).add_metric(name=name, unit=unit, value=value)
 
 
@@ -91,8 +119,8 @@ def timed() -> Iterator[Callable[[], int]]:
 
 
 def run_batch(
-    stage: str, event: dict[str, Any], context: Any, handle_body: Callable[[str], None]
-) -> dict[str, Any]:
+    stage: str, event: dict[str, Any], context: LambdaContext | None, handle: RecordHandler
+) -> PartialItemFailureResponse:
     """Process an SQS batch; return `batchItemFailures` naming exactly the failed records.
 
     Failed records stay in the queue, become visible again, and after the queue's
@@ -104,38 +132,41 @@ def run_batch(
         process_partial_response,
     )
 
+    check_stage(stage)
     log = logger(stage)
     if context is not None and hasattr(context, "aws_request_id"):
         log.append_keys(request_id=context.aws_request_id)
 
-    def record_handler(record: Any) -> None:
-        _handle_record(stage, record.message_id, record.body, handle_body)
+    def record_handler(record: SQSRecord) -> None:
+        _handle_record(stage, record, handle)
 
     # An entirely failed batch is reported record by record, like a partial one, rather
     # than raised: the outcome (every record retried) is the same and the log is clearer.
     processor = BatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False)
     try:
-        return dict(process_partial_response(event, record_handler, processor, context))
+        return process_partial_response(event, record_handler, processor, context)
     finally:
         metrics(stage).flush_metrics()
 
 
-def _handle_record(
-    stage: str, message_id: str, body: str, handle_body: Callable[[str], None]
-) -> None:
+def _handle_record(stage: str, record: SQSRecord, handle: RecordHandler) -> None:
     log = logger(stage)
     try:
         with timed() as elapsed_ms:
-            handle_body(body)
+            handle(record)
     except DocumentError as exc:
         log.warning(
             "bad input",
-            extra={"message_id": message_id, "error": str(exc), "error_type": type(exc).__name__},
+            extra={
+                "message_id": record.message_id,
+                "error": str(exc),
+                "error_type": type(exc).__name__,
+            },
         )
         count(stage, "RecordsRejected")
         raise
     except Exception:
-        log.exception("record failed", extra={"message_id": message_id})
+        log.exception("record failed", extra={"message_id": record.message_id})
         count(stage, "RecordsFailed")
         raise
     count(stage, "RecordsProcessed")

@@ -26,10 +26,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from handlers import config, runtime
-from handlers.envelope import ObjectRef, doc_id_for, ocr_request, parse_sweep, to_json
+from contract import settings as env
+from contract.layout import INCOMING
+from contract.messages import ObjectRef, doc_id_for, ocr_request, parse_tick, to_json
+from handlers import runtime
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 STAGE = "sweep"
 BATCH_GET_LIMIT = 100  # DynamoDB BatchGetItem's maximum keys per request
@@ -43,12 +49,12 @@ class Candidate:
     doc_id: str
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return runtime.run_batch(STAGE, event, context, handle_message)
+def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    return dict(runtime.run_batch(STAGE, event, context, handle_record))
 
 
-def handle_message(body: str) -> None:
-    parse_sweep(body)
+def handle_record(record: SQSRecord) -> None:
+    parse_tick(record.body, STAGE)
     sent = sweep(datetime.now(UTC))
     runtime.logger(STAGE).info("sweep done", extra={"re_enqueued": sent})
     runtime.count(STAGE, "ReEnqueued", len(sent))
@@ -56,12 +62,12 @@ def handle_message(body: str) -> None:
 
 def sweep(now: datetime) -> list[str]:
     """Re-enqueue stale objects without a result; return the keys sent."""
-    bucket = config.bucket()
-    newest = now - timedelta(minutes=config.sweep_min_age_minutes())
-    oldest = now - timedelta(minutes=config.sweep_max_age_minutes())
-    limit, table = config.sweep_max_per_run(), config.table()
+    bucket = env.BUCKET.read()
+    newest = now - timedelta(minutes=env.SWEEP_MIN_AGE_MINUTES.read())
+    oldest = now - timedelta(minutes=env.SWEEP_MAX_AGE_MINUTES.read())
+    limit, table = env.SWEEP_MAX_PER_RUN.read(), env.TABLE.read()
     stale = sorted(_stale_objects(bucket, oldest, newest), key=lambda c: (c.last_modified, c.key))
-    queue_url = config.next_queue_url()
+    queue_url = env.NEXT_QUEUE_URL.read()
     sqs = runtime.client("sqs")
     sent: list[str] = []
     for candidate in _without_result(table, stale):
@@ -97,9 +103,8 @@ def _record_pending(table: str, bucket: str, candidate: Candidate, now: datetime
 
 
 def _stale_objects(bucket: str, oldest: datetime, newest: datetime) -> Iterator[Candidate]:
-    prefix = config.Prefixes.from_env().incoming
     paginator = runtime.client("s3").get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+    for page in paginator.paginate(Bucket=bucket, Prefix=INCOMING.path):
         for obj in page.get("Contents", []):
             if obj["Key"].endswith("/") or not oldest <= obj["LastModified"] <= newest:
                 continue  # folder markers hold no document; young objects are still in flight

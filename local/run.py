@@ -14,14 +14,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from local.runtime import doc_id_of
+from contract.layout import INCOMING
+from contract.messages import doc_id_for, doc_id_in
 from local.session import LocalSession
 
 # What `local run DIR` picks up from a directory (files named explicitly are always sent).
 DOCUMENT_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pdf")
 # A DLQ message stays hidden this long once seen, so each poll sees new ones only.
 DLQ_HOLD_S = 600
-STAGE_ORDER = ("ocr", "summarize", "classify", "sweep")
 
 
 @dataclass
@@ -86,10 +86,8 @@ def document_files(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def upload(session: LocalSession, files: list[Path], prefix: str = "incoming/") -> list[Upload]:
-    """PutObject each file as the operator; S3's notification queues it for the OCR stage."""
-    from handlers.envelope import doc_id_for
-
+def upload(session: LocalSession, files: list[Path], prefix: str = INCOMING.path) -> list[Upload]:
+    """PutObject each file as the operator; S3's notification queues it for the first stage."""
     s3, bucket = session.client("s3"), session.outputs["bucket_name"]
     uploads = []
     for path in files:
@@ -134,7 +132,7 @@ class Watcher:
             if not messages:
                 return
             for message in messages:
-                seen[message["MessageId"]] = doc_id_of(message["Body"])
+                seen[message["MessageId"]] = doc_id_in(message["Body"])
                 self._handles.append((url, message["ReceiptHandle"]))
 
     def release(self) -> None:

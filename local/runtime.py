@@ -30,8 +30,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import unquote_plus
 
+from contract import settings as env
+from contract.messages import doc_id_in
 from local.emulator import REGION, Credentials, Emulator, assume_role_credentials
 from local.topology import FunctionSpec, MappingSpec, ScheduleSpec, Topology
 
@@ -327,29 +328,6 @@ def failed_message_ids(
     return [message_id for message_id in message_ids if message_id in named]
 
 
-def doc_id_of(body: str) -> str | None:
-    """The document a message is about (for per-stage timings), when it says."""
-    from handlers.envelope import doc_id_for
-
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    if isinstance(data.get("doc_id"), str):
-        return str(data["doc_id"])
-    records = data.get("Records")
-    if isinstance(records, list) and records and isinstance(records[0], dict):
-        s3 = records[0].get("s3") or {}
-        bucket, obj = (s3.get("bucket") or {}).get("name"), s3.get("object") or {}
-        if bucket and obj.get("key") and obj.get("eTag"):
-            return doc_id_for(bucket, unquote_plus(obj["key"]), obj["eTag"])
-    if data.get("kind") == "ocr.request" and data.get("etag"):
-        return doc_id_for(data["bucket"], data["key"], data["etag"])
-    return None
-
-
 class QueuePoller:
     """Lambda's poller for one event source mapping."""
 
@@ -479,7 +457,7 @@ class QueuePoller:
             self.stats.deleted[stage] += len(done)
             self.stats.failed_records[stage] += failed
             for message in done:
-                doc_id = doc_id_of(message["Body"])
+                doc_id = doc_id_in(message["Body"])
                 sent = int(message.get("Attributes", {}).get("SentTimestamp", 0)) / 1000
                 if doc_id:
                     self.stats.done_at[stage][doc_id] = now
@@ -583,11 +561,11 @@ class LambdaRuntime:
 
     def function_env(self, spec: FunctionSpec) -> dict[str, str]:
         """The function's variables plus what Lambda sets, pointed at the emulator."""
-        env = {key: os.environ[key] for key in HOST_VARIABLES if key in os.environ}
-        env.update(spec.environment)
-        env.update(self.credentials_for(spec.role_arn).as_env())
+        variables = {key: os.environ[key] for key in HOST_VARIABLES if key in os.environ}
+        variables.update(spec.environment)
+        variables.update(self.credentials_for(spec.role_arn).as_env())
         pythonpath = [PROJECT_DIR, *self.options.extra_pythonpath]
-        env.update(
+        variables.update(
             {
                 "AWS_ENDPOINT_URL": self.emulator.endpoint,
                 "AWS_REGION": REGION,
@@ -603,10 +581,11 @@ class LambdaRuntime:
             }
         )
         # No X-Ray daemon runs locally; Powertools' tracer would only warn on every call.
-        env.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-        if self.options.nltk_data and "NLTK_DATA" in env:
-            env["NLTK_DATA"] = str(self.options.nltk_data)  # /opt/python/... exists only on AWS
-        return env
+        variables.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+        if self.options.nltk_data and env.NLTK_DATA.name in variables:
+            # /opt/python/... exists only on AWS
+            variables[env.NLTK_DATA.name] = str(self.options.nltk_data)
+        return variables
 
     def concurrency_for(self, mapping: MappingSpec) -> int:
         limits = [mapping.maximum_concurrency, self.options.local_concurrency]

@@ -18,8 +18,8 @@ from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
     stage_env_fixture,
 )
 
-from handlers import envelope, ocr, runtime
-from handlers.errors import (
+from contract import messages as envelope
+from contract.errors import (
     CorruptImageError,
     DocumentError,
     DocumentTooLargeError,
@@ -29,6 +29,7 @@ from handlers.errors import (
     ObjectNotFoundError,
     UnsupportedTypeError,
 )
+from handlers import ocr, runtime
 
 TEXT = "Invoice 4711. The total amount due is 1250 EUR including VAT."
 
@@ -68,8 +69,10 @@ def test_s3_event_with_url_encoded_key_writes_text_and_sends_envelope(ocr_env: A
     doc_id = envelope.doc_id_for(ocr_env.bucket, key, etag)
     assert "total amount due" in ocr_env.get_text(f"text/{doc_id}.txt").lower()
     (message,) = ocr_env.messages("summarize")
-    parsed = envelope.parse_text_ready(json.dumps(message))
+    parsed = envelope.parse_document(json.dumps(message))
     assert parsed.doc_id == doc_id
+    assert parsed.keys == {"text": f"text/{doc_id}.txt"}
+    assert (parsed.stage, parsed.media_type, parsed.method) == ("ocr", "png", "ocr")
     assert parsed.source.key == key
     assert parsed.pages == 1
     assert 0.5 < parsed.ocr_confidence <= 1.0

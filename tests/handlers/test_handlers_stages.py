@@ -13,13 +13,14 @@ from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
     env_fixture,
     load_event,
     nltk_data_fixture,
+    record,
     sqs_event,
     stage_env_fixture,
 )
 
-from handlers import classify, envelope, summarize, sweep
-from handlers.classifier import DEFAULT_CATEGORIES
-from handlers.errors import InvalidEncodingError, InvalidEnvelopeError
+from contract import messages as envelope
+from contract.errors import InvalidEncodingError, InvalidEnvelopeError
+from handlers import classify, summarize, sweep
 
 LETTER = (
     "Dear Ms. Jensen,\n\nThank you for your visit last week. It was a pleasure to meet you and "
@@ -28,36 +29,43 @@ LETTER = (
 
 
 def text_ready(aws: Aws, name: str, text: bytes) -> str:
-    """Put an upload and its text as the OCR stage would; return the text.ready body."""
+    """Put an upload and its text as the OCR stage would; return its document message."""
     key = f"incoming/{name}"
     etag = aws.put(key, b"%PDF-1.4 stand-in")
     source = envelope.Source(aws.bucket, key, etag, None)
     aws.put(f"text/{source.doc_id}.txt", text)
-    ready = envelope.TextReady(
-        source.doc_id, source, f"text/{source.doc_id}.txt", 1, 0.93, {"ocr": 1200}
+    document = envelope.Document(
+        doc_id=source.doc_id,
+        source=source,
+        stage="ocr",
+        keys={"text": f"text/{source.doc_id}.txt"},
+        pages=1,
+        ocr_confidence=0.93,
+        media_type="pdf",
+        method="text-layer",
+        timings_ms={"ocr": 1200},
     )
-    return envelope.to_json(ready)
+    return document.to_json()
 
 
 @pytest.fixture
 def summarize_env(stage_env: Callable[[str], Aws], env: pytest.MonkeyPatch) -> Aws:
+    aws = stage_env("summarize")
     env.setenv("SUMMARY_MAX_SENTENCES", "2")
     env.setenv("SUMMARY_MAX_CHARS", "300")
-    return stage_env("summarize")
+    return aws
 
 
 @pytest.fixture
-def classify_env(stage_env: Callable[[str], Aws], env: pytest.MonkeyPatch) -> Aws:
-    env.setenv("CLASSIFY_CATEGORIES", json.dumps(DEFAULT_CATEGORIES))
-    env.setenv("CLASSIFY_THRESHOLD", "0.3")
+def classify_env(stage_env: Callable[[str], Aws]) -> Aws:
     return stage_env("classify")
 
 
 # --- summarize ---------------------------------------------------------------------------
 
 
-def test_summarize_writes_summary_and_sends_summary_ready(summarize_env: Aws) -> None:
-    # GIVEN a text.ready message for a letter
+def test_summarize_writes_summary_and_passes_the_document_on(summarize_env: Aws) -> None:
+    # GIVEN the document message of a letter
     body = text_ready(summarize_env, "letter.pdf", LETTER.encode())
 
     # WHEN summarize handles it
@@ -66,12 +74,16 @@ def test_summarize_writes_summary_and_sends_summary_ready(summarize_env: Aws) ->
     # THEN the bounded summary is stored and classify is told where it is
     assert response == {"batchItemFailures": []}
     (message,) = summarize_env.messages("classify")
-    ready = envelope.parse_summary_ready(json.dumps(message))
-    summary = summarize_env.get_text(ready.summary_key)
-    assert ready.summary_key == f"summaries/{ready.doc_id}.txt"
+    ready = envelope.parse_document(json.dumps(message))
+    summary = summarize_env.get_text(ready.key("summary"))
+    assert ready.keys == {
+        "text": f"text/{ready.doc_id}.txt",
+        "summary": f"summaries/{ready.doc_id}.txt",
+    }
     assert 0 < len(summary) <= 300
-    assert ready.summary_sentences <= 2
+    assert ready.summary_sentences is not None and ready.summary_sentences <= 2
     assert set(ready.timings_ms) == {"ocr", "summarize"}
+    assert (ready.stage, ready.media_type, ready.method) == ("summarize", "pdf", "text-layer")
     summarize_env.check_calls("summarize")
 
 
@@ -79,7 +91,7 @@ def test_summarize_batch_of_five_with_two_bad_records(summarize_env: Aws) -> Non
     # GIVEN three good messages, one whose text is not UTF-8, one of an unknown version
     good = [text_ready(summarize_env, f"doc{n}.pdf", LETTER.encode()) for n in range(3)]
     latin1 = text_ready(summarize_env, "latin1.pdf", "Grüße aus Köln".encode("latin-1"))
-    future = json.dumps({**json.loads(good[0]), "version": 2})
+    future = json.dumps({**json.loads(good[0]), "version": 3})
     event = sqs_event(good[0], latin1, good[1], future, good[2], queue="docpipe-summarize")
 
     # WHEN the batch is handled
@@ -96,16 +108,17 @@ def test_non_utf8_text_raises_invalid_encoding_naming_the_object(summarize_env: 
     with pytest.raises(
         InvalidEncodingError, match=r"s3://.*/text/[0-9a-f]{32}\.txt: not valid UTF-8"
     ):
-        summarize.handle_message(body)
+        summarize.handle_record(record(body))
 
 
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        ({"version": 2}, "unsupported envelope version 2"),
-        ({"kind": "summary.ready"}, "is not 'text.ready'"),
+        ({"version": 3}, "unsupported envelope version 3"),
+        ({"kind": "summary.ready"}, "is not 'document'"),
         ({"doc_id": "0" * 32}, "doc_id does not match"),
-        ({"text_key": "incoming/x.txt"}, "not under 'text/'"),
+        ({"keys": {"text": "incoming/x.txt"}}, "not under 'text/'"),
+        ({"keys": {}}, "has no 'text' key"),
         ({"pages": "3"}, "'pages' missing or not int"),
         ({"ocr_confidence": 7}, "within \\[0, 1\\]"),
     ],
@@ -115,32 +128,24 @@ def test_invalid_envelopes_are_rejected_with_the_reason(
 ) -> None:
     body = json.dumps({**json.loads(text_ready(summarize_env, "a.pdf", b"Hi.")), **change})
     with pytest.raises(InvalidEnvelopeError, match=problem):
-        summarize.handle_message(body)
+        summarize.handle_record(record(body))
 
 
 def test_non_json_message_is_an_invalid_envelope() -> None:
     with pytest.raises(InvalidEnvelopeError, match="not JSON"):
-        envelope.parse_text_ready("{not json")
+        envelope.parse_document("{not json")
 
 
 # --- classify ----------------------------------------------------------------------------
 
 
 def summary_ready(aws: Aws, name: str, text: str, summary: str) -> str:
-    ready = envelope.parse_text_ready(text_ready(aws, name, text.encode()))
+    ready = envelope.parse_document(text_ready(aws, name, text.encode()))
     summary_key = f"summaries/{ready.doc_id}.txt"
     aws.put(summary_key, summary.encode())
-    message = envelope.SummaryReady(
-        ready.doc_id,
-        ready.source,
-        ready.text_key,
-        summary_key,
-        1,
-        1,
-        0.93,
-        {"ocr": 1200, "summarize": 40},
-    )
-    return envelope.to_json(message)
+    return ready.advanced(
+        "summarize", 40, keys={"summary": summary_key}, summary_sentences=1
+    ).to_json()
 
 
 def test_classify_writes_the_result_item(classify_env: Aws) -> None:
@@ -162,8 +167,9 @@ def test_classify_writes_the_result_item(classify_env: Aws) -> None:
     assert item["source_key"] == {"S": "incoming/letter.pdf"}
     assert item["source_bucket"] == {"S": classify_env.bucket}
     assert item["source_etag"] == {"S": message["source"]["etag"]}
-    assert item["text_key"] == {"S": message["text_key"]}
-    assert item["summary_key"] == {"S": message["summary_key"]}
+    assert item["text_key"] == {"S": message["keys"]["text"]}
+    assert item["summary_key"] == {"S": message["keys"]["summary"]}
+    assert (item["media_type"], item["method"]) == ({"S": "pdf"}, {"S": "text-layer"})
     assert item["pages"] == {"N": "1"}
     assert set(item["timings_ms"]["M"]) == {"ocr", "summarize", "classify"}
     assert item["status"] == {"S": "classified"}
@@ -188,7 +194,7 @@ def test_replayed_message_leaves_one_unchanged_item(classify_env: Aws) -> None:
 def test_conditional_write_refuses_to_regress_a_finished_item(classify_env: Aws) -> None:
     # GIVEN an item already classified, and a replay that got past the first read
     body = summary_ready(classify_env, "letter.pdf", LETTER, "Thank you.")
-    classify.handle_message(body)
+    classify.handle_record(record(body))
     (first,) = classify_env.items()
     item = dict(first, category={"S": "invoice"}, processed_at={"S": "2099-01-01T00:00:00+00:00"})
 
@@ -207,23 +213,36 @@ def test_an_earlier_state_is_moved_forward(classify_env: Aws) -> None:
     )
 
     # WHEN classify handles the document THEN the item becomes the full result
-    classify.handle_message(body)
+    classify.handle_record(record(body))
     (item,) = classify_env.items()
     assert item["status"] == {"S": "classified"}
 
 
 def test_unrelated_text_is_recorded_as_unclassified(classify_env: Aws) -> None:
     body = summary_ready(classify_env, "cat.png", "The cat sat on the mat.", "The cat sat.")
-    classify.handle_message(body)
+    classify.handle_record(record(body))
     (item,) = classify_env.items()
     assert (item["category"], item["status"]) == ({"S": "unclassified"}, {"S": "unclassified"})
+
+
+def test_classify_needs_only_the_text_not_the_stage_before_it(classify_env: Aws) -> None:
+    # GIVEN a document straight from the first stage: no summary was made
+    body = text_ready(classify_env, "letter.pdf", LETTER.encode())
+
+    # WHEN classify handles it THEN the result item has the category and an empty summary
+    assert classify.lambda_handler(sqs_event(body, queue="docpipe-classify"), None) == {
+        "batchItemFailures": []
+    }
+    (item,) = classify_env.items()
+    assert (item["category"], item["summary"]) == ({"S": "letter"}, {"S": ""})
+    assert "summary_key" not in item
 
 
 def test_classify_batch_of_five_with_two_bad_records(classify_env: Aws) -> None:
     good = [summary_ready(classify_env, f"l{n}.pdf", LETTER, "Thanks.") for n in range(3)]
     bad_text = summary_ready(classify_env, "bad.pdf", LETTER, "x")
-    classify_env.put(json.loads(bad_text)["text_key"], b"\xff\xfe not utf-8")
-    wrong_kind = text_ready(classify_env, "wrong.pdf", b"Hello.")
+    classify_env.put(json.loads(bad_text)["keys"]["text"], b"\xff\xfe not utf-8")
+    wrong_kind = json.dumps({**json.loads(good[0]), "kind": "text.ready"})
     event = sqs_event(bad_text, good[0], good[1], good[2], wrong_kind, queue="docpipe-classify")
 
     response = classify.lambda_handler(event, None)
@@ -238,9 +257,10 @@ def test_classify_batch_of_five_with_two_bad_records(classify_env: Aws) -> None:
 
 @pytest.fixture
 def sweep_env(stage_env: Callable[[str], Aws], env: pytest.MonkeyPatch) -> Aws:
+    aws = stage_env("sweep")
     env.setenv("SWEEP_MIN_AGE_MINUTES", "10")
     env.setenv("SWEEP_MAX_PER_RUN", "50")
-    return stage_env("sweep")
+    return aws
 
 
 def record_result(aws: Aws, key: str, etag: str) -> None:
@@ -364,7 +384,7 @@ def test_sweep_handler_with_the_scheduler_message(sweep_env: Aws, env: pytest.Mo
 
     # THEN only the first run sent a request, which the OCR stage accepts
     (request,) = sweep_env.messages("ocr")
-    (ref,) = envelope.parse_ocr_message(json.dumps(request), "unused-default")
+    (ref,) = envelope.parse_upload_message(json.dumps(request), "unused-default")
     assert (ref.bucket, ref.key, ref.origin) == (sweep_env.bucket, "incoming/old.pdf", "sweep")
 
 

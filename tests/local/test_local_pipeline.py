@@ -96,12 +96,12 @@ def test_the_same_upload_twice_gives_one_item(pipeline_run: PipelineRun) -> None
 def test_poison_rests_in_the_ocr_dlq_after_exactly_max_receive_count(
     pipeline_run: PipelineRun,
 ) -> None:
-    from local.runtime import doc_id_of
+    from contract.messages import doc_id_in
 
     poison = [d for d in pipeline_run.report.documents if d.doc_id == pipeline_run.poison_doc_id]
     assert [d.status for d in poison] == ["dead-lettered"]
     (dead,) = pipeline_run.dead_letters["ocr"]
-    assert doc_id_of(dead["Body"]) == pipeline_run.poison_doc_id  # the original S3 event
+    assert doc_id_in(dead["Body"]) == pipeline_run.poison_doc_id  # the original S3 event
     # SQS keeps the message id through the redrive: count the function's deliveries of it.
     assert pipeline_run.deliveries[dead["MessageId"]] == OCR_MAX_RECEIVE_COUNT
     assert all(

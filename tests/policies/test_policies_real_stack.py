@@ -408,7 +408,7 @@ MUTATIONS = [
         set_in("kmsMasterKeyId", "alias/aws/sqs"),
         "sqs-s3-fed-queue-usable",
         "queue docpipe-ocr-queue is fed by S3 notification docpipe-store-notification but "
-        "encrypted with alias/aws/sqs, which S3 cannot use",
+        "encrypted with alias/aws/sqs, the AWS-managed key, which S3 cannot use",
     ),
     Mutation(
         "schedule-dlq-removed",

@@ -165,7 +165,8 @@ def role_statements(run: StackRun, stack: str, stage: str) -> list[dict[str, Any
             allow("WriteSummaries", ["s3:PutObject"], [f"{bucket}/summaries/*"]),
         ],
         "classify": [
-            allow("ReadSummaries", ["s3:GetObject"], [f"{bucket}/summaries/*", f"{bucket}/text/*"]),
+            allow("ReadSummaries", ["s3:GetObject"], [f"{bucket}/summaries/*"]),
+            allow("ReadText", ["s3:GetObject"], [f"{bucket}/text/*"]),
             allow("WriteResults", ["dynamodb:GetItem", "dynamodb:PutItem"], [table]),
         ],
         "sweep": [
@@ -253,8 +254,6 @@ def test_environment_is_the_runtime_contract(stack: str, stage: str) -> None:
     expected = {
         "ocr": {
             "DOCPIPE_NEXT_QUEUE_URL": queue_url["summarize"],
-            "DOCPIPE_INCOMING_PREFIX": "incoming/",
-            "DOCPIPE_TEXT_PREFIX": "text/",
             "OCR_LANGUAGE": "eng",
             "OCR_MAX_BYTES": "26214400",
             "OCR_MAX_PAGES": "90",
@@ -262,22 +261,18 @@ def test_environment_is_the_runtime_contract(stack: str, stage: str) -> None:
         },
         "summarize": {
             "DOCPIPE_NEXT_QUEUE_URL": queue_url["classify"],
-            "DOCPIPE_TEXT_PREFIX": "text/",
-            "DOCPIPE_SUMMARY_PREFIX": "summaries/",
             "SUMMARY_MAX_SENTENCES": "5",
             "SUMMARY_MAX_CHARS": "1200",
             **nltk,
         },
         "classify": {
             "DOCPIPE_TABLE": table,
-            "DOCPIPE_SUMMARY_PREFIX": "summaries/",
             "CLASSIFY_THRESHOLD": "0.3",
             "CLASSIFY_CATEGORIES": env.get("CLASSIFY_CATEGORIES"),
         },
         "sweep": {
             "DOCPIPE_TABLE": table,
             "DOCPIPE_NEXT_QUEUE_URL": queue_url["ocr"],
-            "DOCPIPE_INCOMING_PREFIX": "incoming/",
             "SWEEP_MIN_AGE_MINUTES": "120",
             "SWEEP_MAX_PER_RUN": "100",
             "SWEEP_MAX_AGE_MINUTES": "1440",

@@ -1,0 +1,25 @@
+"""What `make build` (`python -m packager`) writes and the stack deploys: one place for both.
+
+<build_dir>/functions/<stage>.zip   the stage's handler modules and the contract package
+<build_dir>/layers/<stage>.zip      `python/` with exactly the stage's dependencies
+<build_dir>/ARCHITECTURE            the instruction set the layers were built for
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ARCHITECTURE_FILE = "ARCHITECTURE"
+DEFAULT_BUILD_DIR = "dist"
+
+
+def function_zip(build_dir: str | Path, stage: str) -> Path:
+    return Path(build_dir, "functions", f"{stage}.zip")
+
+
+def layer_zip(build_dir: str | Path, stage: str) -> Path:
+    return Path(build_dir, "layers", f"{stage}.zip")
+
+
+def architecture_file(build_dir: str | Path) -> Path:
+    return Path(build_dir, ARCHITECTURE_FILE)
