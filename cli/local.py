@@ -242,10 +242,12 @@ def run_down(_args: argparse.Namespace) -> int:
 
 
 def run_send(args: argparse.Namespace) -> int:
+    from contract.messages import manual_event
     from ops.operate import send_test_event
     from ops.target import TargetError, from_local_state
 
     try:
+        manual_event(args.file)  # a bad key is refused before looking for the deployment
         message_id = send_test_event(from_local_state(), args.file)
     except (TargetError, ValueError) as exc:
         Console(stderr=True).print(f"[red]error:[/] {exc}")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from contract import settings as env
 from contract.categories import UNCLASSIFIED
 from contract.errors import DocumentError
-from contract.messages import Document, parse_document
+from contract.messages import Document
 from handlers import runtime
 from handlers.textio import read_local_text, read_s3_text
 
@@ -41,7 +41,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict
 def handle_record(record: SQSRecord) -> None:
     from handlers.classifier import classifier_for
 
-    document = parse_document(record.body)
+    document = runtime.read_document(record)
     table = env.TABLE.read()
     if _already_recorded(table, document.doc_id):
         _skip(document, "result item already recorded")

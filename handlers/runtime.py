@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from contract import settings as env
-from contract.errors import DocumentError, ObjectNotFoundError
-from contract.messages import Document
+from contract.errors import DocumentError, InvalidEnvelopeError, ObjectNotFoundError
+from contract.messages import Document, parse_document
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
@@ -74,6 +74,19 @@ def put_text(bucket: str, key: str, text: str) -> None:
 def forward(document: Document) -> None:
     """Hand the document to the next stage's queue (the stack names it in the environment)."""
     client("sqs").send_message(QueueUrl=env.NEXT_QUEUE_URL.read(), MessageBody=document.to_json())
+
+
+def read_document(record: SQSRecord) -> Document:
+    """The document message a record carries, about an object in this pipeline's bucket (a
+    message naming another bucket is misrouted or forged: refused, never followed)."""
+    document = parse_document(record.body)
+    bucket = env.BUCKET.read()
+    if document.source.bucket != bucket:
+        raise InvalidEnvelopeError(
+            f"names bucket {document.source.bucket!r}, not this pipeline's {bucket!r}",
+            f"document {document.doc_id}",
+        )
+    return document
 
 
 def check_stage(stage: str) -> None:

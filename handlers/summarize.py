@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from contract.errors import DocumentError
 from contract.layout import SUMMARIES
-from contract.messages import parse_document
 from handlers import config, runtime
 from handlers.textio import read_local_text, read_s3_text
 
@@ -31,7 +30,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict
 def handle_record(record: SQSRecord) -> None:
     from handlers.summarizer import summarize
 
-    document = parse_document(record.body)
+    document = runtime.read_document(record)
     bucket = document.source.bucket
     with runtime.timed() as elapsed_ms:
         text = read_s3_text(bucket, document.key("text"))

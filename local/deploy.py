@@ -159,16 +159,16 @@ class EmulatorMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
         # The SDK iterates the second element (check failures): a list, never None.
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+        if args.token == t.GET_CALLER_IDENTITY:
             identity = self.client("sts").get_caller_identity()
             return {
                 "accountId": identity["Account"],
                 "arn": identity["Arn"],
                 "userId": identity["UserId"],
             }, []
-        if args.token == "aws:index/getRegion:getRegion":
+        if args.token == t.GET_REGION:
             return {"name": REGION, "region": REGION, "id": REGION}, []
-        if args.token == "aws:index/getPartition:getPartition":
+        if args.token == t.GET_PARTITION:
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         raise UnsupportedResourceType(f"local mode cannot answer the provider call {args.token}")
 

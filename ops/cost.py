@@ -134,8 +134,8 @@ def _sweep_window_fraction(registrations: list[Registration]) -> float:
     for r in registrations:
         variables = (r.inputs.get("environment") or {}).get("variables") or {}
         if variables.get(env.STAGE.name) == SWEEP:
-            youngest = float(variables.get("SWEEP_MIN_AGE_MINUTES", 0))
-            oldest = float(variables.get("SWEEP_MAX_AGE_MINUTES", SECONDS_PER_MONTH / 60))
+            youngest = float(variables.get(env.SWEEP_MIN_AGE_MINUTES.name, 0))
+            oldest = float(variables.get(env.SWEEP_MAX_AGE_MINUTES.name, SECONDS_PER_MONTH / 60))
             return max(0.0, oldest - youngest) * 60 / SECONDS_PER_MONTH
     return 0.0
 

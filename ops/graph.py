@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract import settings
 from mockrun import Registration
 from policies import resource_types as t
 
@@ -153,7 +154,7 @@ def _add_edges(r: Registration, link: Any) -> None:
         link(r.state.get("arn"), (inputs.get("target") or {}).get("arn"), "tick")
     elif r.type == t.FUNCTION:
         env = (inputs.get("environment") or {}).get("variables") or {}
-        link(r.state.get("arn"), env.get("DOCPIPE_NEXT_QUEUE_URL"), "send")
+        link(r.state.get("arn"), env.get(settings.NEXT_QUEUE_URL.name), "send")
 
 
 def _node_id(urn: str) -> str:

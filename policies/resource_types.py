@@ -44,3 +44,8 @@ LAYER_VERSION = "aws:lambda/layerVersion:LayerVersion"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
 TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+
+# Provider functions (invokes) a component calls.
+GET_CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
+GET_REGION = "aws:index/getRegion:getRegion"
+GET_PARTITION = "aws:index/getPartition:getPartition"

@@ -392,3 +392,15 @@ def test_sweep_rejects_a_misrouted_message(sweep_env: Aws) -> None:
     event = sqs_event(json.dumps({"version": 1, "kind": "text.ready"}), queue="docpipe-sweep")
     response = sweep.lambda_handler(event, None)
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+
+
+def test_a_document_in_another_bucket_is_refused(summarize_env: Aws) -> None:
+    # GIVEN a well-formed message about an object in a bucket that is not the pipeline's
+    source = envelope.Source("someone-elses-bucket", "incoming/x.pdf", "e1")
+    keys = {"text": f"text/{source.doc_id}.txt"}
+    body = envelope.Document(source.doc_id, source, "ocr", keys, 1, 0.9).to_json()
+
+    # WHEN summarize receives it THEN it is refused without reading anything
+    with pytest.raises(InvalidEnvelopeError, match="names bucket 'someone-elses-bucket'"):
+        summarize.handle_record(record(body))
+    assert summarize_env.calls == []
