@@ -45,7 +45,7 @@ class RecordingEnviron(dict[str, str]):
         super().__init__(values)
         self.read: set[str] = set()
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         self.read.add(key)
         return super().get(key, default)
 
@@ -57,7 +57,7 @@ class RecordingEnviron(dict[str, str]):
         self.read.add(str(key))
         return super().__contains__(key)
 
-    def setdefault(self, key: str, default: str) -> str:  # type: ignore[override]
+    def setdefault(self, key: str, default: str) -> str:
         self.read.add(key)
         return super().setdefault(key, default)
 

@@ -9,14 +9,10 @@ from types import SimpleNamespace
 import pytest
 
 from local.deploy import _pascal, _queue_attributes
+from local.metrics import Stats
 from local.moto_patches import _single_table_name, dynamodb_table_arn, iam_action
-from local.runtime import (
-    Invocation,
-    QueuePoller,
-    Stats,
-    failed_message_ids,
-    lambda_record,
-)
+from local.poller import QueuePoller, failed_message_ids, lambda_record
+from local.pool import Invocation
 from local.topology import FunctionSpec, MappingSpec, QueueSpec
 
 IDS = ["m1", "m2", "m3"]
