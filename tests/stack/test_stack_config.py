@@ -6,7 +6,6 @@ import json
 import re
 from pathlib import Path
 
-import config_doc
 import pytest
 import yaml
 from stack_helpers import run_stack
@@ -145,13 +144,6 @@ def test_every_config_key_is_typed_with_a_default_and_a_description() -> None:
         assert isinstance(
             spec["default"], {"string": str, "integer": int, "boolean": bool}[spec["type"]]
         )
-
-
-@pytest.mark.parametrize("doc", config_doc.DOCS, ids=lambda doc: doc.name)
-def test_configuration_tables_are_in_sync_with_pulumi_yaml(doc: Path) -> None:
-    assert config_doc.current(doc) == config_doc.table(), (
-        f"{doc.name}'s config table is stale: run .venv/bin/python tests/stack/config_doc.py"
-    )
 
 
 def test_stack_files_set_only_declared_keys() -> None:
