@@ -31,11 +31,24 @@ RELAY = Stage(
 )
 
 
+@pytest.fixture(scope="module")
+def with_relay() -> Iterator[stages.StageTable]:
+    """The stage table with the relay stage, for every test of this module."""
+    with pytest.MonkeyPatch.context() as patch:
+        table = stages.TABLE.inserted(RELAY, after="summarize")
+        patch.setattr(stages, "TABLE", table)
+        yield table
+
+
+@pytest.fixture(scope="module")
+def relay_run(with_relay: stages.StageTable) -> StackRun:
+    """One mock run of the dev stack with the relay stage (read only)."""
+    return run_program("dev")
+
+
 @pytest.fixture
-def with_relay(monkeypatch: pytest.MonkeyPatch) -> Iterator[stages.StageTable]:
-    table = stages.TABLE.inserted(RELAY, after="summarize")
-    monkeypatch.setattr(stages, "TABLE", table)
-    yield table
+def run(relay_run: StackRun) -> StackRun:
+    return relay_run
 
 
 def arn(run: StackRun, name: str) -> Any:
@@ -57,10 +70,7 @@ def test_the_table_rewires_the_chain(with_relay: stages.StageTable) -> None:
     ]
 
 
-def test_the_stack_gets_the_stage_with_its_queue_function_and_wiring(
-    with_relay: stages.StageTable,
-) -> None:
-    run = run_program("dev")
+def test_the_stack_gets_the_stage_with_its_queue_function_and_wiring(run: StackRun) -> None:
     relay_queue = run.named("docpipe-relay-queue").state["url"]
     assert variables(run, "summarize")["DOCPIPE_NEXT_QUEUE_URL"] == relay_queue
     assert variables(run, "relay") == {
@@ -84,8 +94,7 @@ def test_the_stack_gets_the_stage_with_its_queue_function_and_wiring(
     ]
 
 
-def test_its_role_may_read_text_and_send_to_classify_only(with_relay: stages.StageTable) -> None:
-    run = run_program("dev")
+def test_its_role_may_read_text_and_send_to_classify_only(run: StackRun) -> None:
     policy = json.loads(run.named("docpipe-relay-role-policy").inputs["policy"])
     own = {s["Sid"]: (s["Action"], s["Resource"]) for s in policy["Statement"]}
     bucket = "arn:aws:s3:::docpipe-dev-123456789012-us-east-1"
@@ -97,11 +106,11 @@ def test_its_role_may_read_text_and_send_to_classify_only(with_relay: stages.Sta
     assert send["Resource"] == [arn(run, "docpipe-relay-queue")]
 
 
-def test_the_policy_gate_passes_the_stack_with_the_stage(with_relay: stages.StageTable) -> None:
+def test_the_policy_gate_passes_the_stack_with_the_stage(run: StackRun) -> None:
     from policies.gate.evaluate import evaluate
     from policies.gate.model import from_stack_run
 
-    result = evaluate(from_stack_run(run_program("dev")))
+    result = evaluate(from_stack_run(run))
     assert result.mandatory == []
 
 
@@ -115,18 +124,17 @@ def test_the_packager_builds_its_zip(with_relay: stages.StageTable, tmp_path: Pa
     assert not {"handlers/ocr.py", "handlers/classify.py"} & set(names)
 
 
-def test_cost_prices_it_as_a_stage_of_every_document(with_relay: stages.StageTable) -> None:
+def test_cost_prices_it_as_a_stage_of_every_document(run: StackRun) -> None:
     from ops.cost import Assumptions, estimate
 
-    lines = estimate(run_program("dev").registrations, Assumptions(docs_per_month=1000)).lines
+    lines = estimate(run.registrations, Assumptions(docs_per_month=1000)).lines
     assert lines["lambda relay compute (not measured)"] == 0.0
     assert lines["lambda relay requests"] == pytest.approx(1000 * 0.20 / 1e6)
 
 
-def test_the_graph_draws_it_in_the_data_flow(with_relay: stages.StageTable) -> None:
+def test_the_graph_draws_it_in_the_data_flow(run: StackRun) -> None:
     from ops.graph import build_graph
 
-    run = run_program("dev")
     graph = build_graph(run.registrations)
     arrows = {
         (run.monitor.get(e.source).name, run.monitor.get(e.target).name, e.label)

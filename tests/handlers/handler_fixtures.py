@@ -36,12 +36,11 @@ OPERATION_OF_ACTION = {"s3:ListBucket": "ListObjectsV2", "s3:GetObjectVersion": 
 CALLS: list[tuple[str, str, dict[str, Any]]] = []
 
 
-@functools.cache
 def dev_stack() -> Any:
     """The dev stack's registrations, from one mock run per session."""
-    from mockrun import run_program
+    from stack_helpers import stack_run
 
-    return run_program("dev")
+    return stack_run("dev")
 
 
 def stack_environment(stage: str) -> dict[str, str]:
