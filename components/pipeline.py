@@ -21,7 +21,7 @@ from components.queue_function import QueueFunction, QueueFunctionArgs
 from components.results_table import ResultsTable
 from components.scheduled_trigger import ScheduledTrigger
 from components.validation import merge
-from contract import stages
+from contract import ledger, stages
 from contract.layout import INCOMING
 from contract.messages import schedule_tick
 from contract.stages import Stage
@@ -131,10 +131,21 @@ class DocumentPipeline(pulumi.ComponentResource):
 
     def _create_table(self) -> ResultsTable:
         protect = bool(self._s["protect_data"])
+        status_index = {
+            "name": ledger.STATUS_INDEX,
+            "hash_key": ledger.Attr.STATUS,
+            "range_key": ledger.Attr.UPDATED_AT,
+            "non_key_attributes": list(ledger.INDEXED),
+        }
         return ResultsTable(
             f"{self._name}-results",
             _without_none(
-                {"deletion_protection": protect, "protect": protect, "tags": self._s.get("tags")}
+                {
+                    "deletion_protection": protect,
+                    "protect": protect,
+                    "indexes": [status_index],
+                    "tags": self._s.get("tags"),
+                }
             ),
             opts=self._child(),
         )
@@ -191,7 +202,9 @@ class DocumentPipeline(pulumi.ComponentResource):
         # queue when the notification is written (else "Unable to validate destination").
         assert first.queue_policy is not None
         queue_arn = pulumi.Output.all(first.queue_arn, first.queue_policy.id).apply(lambda a: a[0])
-        written = [p.path for s in self._stage_table for p in s.writes if p is not INCOMING]
+        written = [
+            p.path for s in self._stage_table for p in (*s.writes, *s.archives) if p is not INCOMING
+        ]
         return DocumentStore(
             f"{self._name}-store",
             _without_none(

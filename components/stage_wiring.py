@@ -16,7 +16,7 @@ import pulumi
 from components import iam
 from components.validation import is_known
 from contract import settings as env
-from contract.layout import Prefix
+from contract.layout import INCOMING, Prefix
 from contract.stages import Stage
 
 SERVICE_PREFIX = "docpipe"
@@ -84,8 +84,21 @@ def grants(stage: Stage, resources: Resources) -> dict[str, iam.PolicyStatementA
             {"test": "StringLike", "variable": "s3:prefix", "values": [f"{prefix.path}*"]}
         ]
         statements[f"list-{prefix.name}"] = listing
+    if stage.archives:
+        # CopyObject keeps the upload's tags: reading and writing them is part of the copy.
+        statements["take-uploads"] = _grant(
+            ["s3:DeleteObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
+            [objects(INCOMING)],
+        )
+    for prefix in stage.archives:
+        statements[f"archive-{prefix.name}"] = _grant(
+            ["s3:PutObject", "s3:PutObjectTagging"], [objects(prefix)]
+        )
     for name, table_actions in stage.table.items():
         statements[name] = _grant(list(table_actions), [resources.table_arn])
     if stage.next:
         statements["send-next"] = _grant(["sqs:SendMessage"], [resources.queue_arn(stage.next)])
+    if stage.reads_queue_metrics:
+        # GetMetricData supports no resource-level permissions: "*" is its only resource.
+        statements["read-queue-metrics"] = _grant(iam.METRICS_READ_ACTIONS, ["*"])
     return statements

@@ -31,6 +31,15 @@ class Prefix:
 INCOMING = Prefix("incoming", "incoming/", versioned=True)
 TEXT = Prefix("text", "text/", artifact="text")
 SUMMARIES = Prefix("summaries", "summaries/", artifact="summary")
+# Where the first stage moves an upload once it has taken it: `incoming/` then holds only what
+# the pipeline has not taken yet, so the sweep's cost follows pending work, not history.
+PROCESSED = Prefix("processed", "processed/")
+REJECTED = Prefix("rejected", "rejected/")
 
-PREFIXES = (INCOMING, TEXT, SUMMARIES)
+PREFIXES = (INCOMING, TEXT, SUMMARIES, PROCESSED, REJECTED)
 ARTIFACTS = {p.artifact: p for p in PREFIXES if p.artifact}
+
+
+def archived_key(area: Prefix, upload_key: str) -> str:
+    """Where an upload under `incoming/` is kept once taken: the same name in `area`."""
+    return f"{area.path}{upload_key.removeprefix(INCOMING.path)}"

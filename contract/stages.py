@@ -16,12 +16,12 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from contract import settings as env
-from contract.layout import INCOMING, SUMMARIES, TEXT, Prefix
+from contract.layout import INCOMING, PROCESSED, REJECTED, SUMMARIES, TEXT, Prefix
 
 FedBy = Literal["uploads", "schedule", "stage"]
 Work = Literal["document", "page", "tick"]
 
-COMMON_MODULES = ("handlers", "handlers.runtime", "handlers.config")
+COMMON_MODULES = ("handlers", "handlers.runtime", "handlers.config", "handlers.ledger")
 """Handler modules every function ships beside its own (and the `contract` package)."""
 
 
@@ -59,8 +59,12 @@ class Stage:
     lists: tuple[Prefix, ...] = ()
     next: str | None = None
     """The stage whose queue this one sends to."""
+    archives: tuple[Prefix, ...] = ()
+    """Areas it moves uploads into from `incoming/` (copy, then delete that version)."""
     table: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Named grants on the results table: statement id -> DynamoDB actions."""
+    reads_queue_metrics: bool = False
+    """It reads CloudWatch's metrics of the queues (the sweep's backlog guard)."""
     settings: Mapping[env.Variable, str | None] = field(default_factory=dict)
     """Its own environment: variable -> the DocumentPipeline argument that sets it (None: the
     variable's default, always written so the function's configuration shows it)."""
@@ -171,6 +175,10 @@ class StageTable:
         return StageTable((*rewired[:position], new, *rewired[position:]))
 
 
+LEDGER = {"record-ledger": ("dynamodb:GetItem", "dynamodb:UpdateItem")}
+"""What a stage of the chain does to the ledger: read a document's status, move it forward."""
+
+
 TABLE = StageTable(
     (
         Stage(
@@ -183,7 +191,9 @@ TABLE = StageTable(
             work="page",
             reads=(INCOMING,),
             writes=(TEXT,),
+            archives=(PROCESSED, REJECTED),
             next="summarize",
+            table=LEDGER,
             settings={
                 env.OCR_LANGUAGE: "ocr_language",
                 env.OCR_MAX_BYTES: None,
@@ -201,6 +211,7 @@ TABLE = StageTable(
             reads=(TEXT,),
             writes=(SUMMARIES,),
             next="classify",
+            table=LEDGER,
             settings={
                 env.NLTK_DATA: None,
                 env.SUMMARY_MAX_SENTENCES: None,
@@ -217,7 +228,7 @@ TABLE = StageTable(
             defaults=Defaults(memory_size=512, timeout=30, batch_size=10),
             label="cls",
             reads=(SUMMARIES, TEXT),
-            table={"write-results": ("dynamodb:GetItem", "dynamodb:PutItem")},
+            table=LEDGER,
             settings={
                 env.CLASSIFY_CATEGORIES: "categories",
                 env.CLASSIFY_THRESHOLD: "classify_threshold",
@@ -235,10 +246,11 @@ TABLE = StageTable(
             lists=(INCOMING,),
             next="ocr",
             table={
-                "read-results": ("dynamodb:BatchGetItem",),
-                # the `pending` item that makes each upload's re-send happen once
-                "record-pending": ("dynamodb:PutItem",),
+                "read-ledger": ("dynamodb:BatchGetItem",),
+                # the `received` item that makes each upload's re-send happen once
+                "record-received": ("dynamodb:PutItem",),
             },
+            reads_queue_metrics=True,
             settings={
                 env.SWEEP_MIN_AGE_MINUTES: "sweep_min_age_minutes",
                 env.SWEEP_MAX_PER_RUN: "sweep_max_per_run",

@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from contract import layout
 from contract.errors import DocumentError, DocumentTooLargeError, InvalidEnvelopeError
-from contract.layout import INCOMING, TEXT
+from contract.ledger import RECEIVED, REJECTED, Attr, stage_done
 from contract.messages import (
     Document,
     ObjectRef,
@@ -23,7 +24,7 @@ from contract.messages import (
     parse_upload_event,
     parse_upload_message,
 )
-from handlers import config, runtime
+from handlers import config, ledger, runtime
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -34,7 +35,7 @@ STAGE = "ocr"
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     if _is_sqs_batch(event):
-        return dict(runtime.run_batch(STAGE, event, context, handle_record))
+        return dict(runtime.run_batch(STAGE, event, context, handle_record, reject_upload))
     # Direct invocation (console test event, or an S3 event without a queue): no batch to
     # report on, so a bad document raises and the invocation fails visibly.
     runtime.check_stage(STAGE)
@@ -42,7 +43,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict
         done = [process_object(ref) for ref in parse_upload_event(event, config.default_bucket())]
     finally:
         runtime.metrics(STAGE).flush_metrics()
-    return {"processed": [document.to_dict() for document in done]}
+    return {"processed": [document.to_dict() for document in done if document is not None]}
 
 
 def _is_sqs_batch(event: dict[str, Any]) -> bool:
@@ -53,22 +54,32 @@ def _is_sqs_batch(event: dict[str, Any]) -> bool:
 
 
 def handle_record(record: SQSRecord) -> None:
+    # One message may announce several uploads: each is settled on its own.
     for ref in parse_upload_message(record.body, config.default_bucket()):
-        process_object(ref)
+        with runtime.settling(STAGE, reject_upload):
+            process_object(ref)
 
 
-def process_object(ref: ObjectRef) -> Document:
-    """OCR one uploaded object, store its text, and pass the document on."""
+def process_object(ref: ObjectRef) -> Document | None:
+    """Take one upload: extract its text, pass the document on, and move the upload out of
+    `incoming/`. None when the ledger shows it was taken already (a replay)."""
     from handlers.ocr_engine import extract_text
 
     limits = config.OcrLimits.from_env()
     where = f"s3://{ref.bucket}/{ref.key}"
-    if not ref.key.startswith(INCOMING.path):
-        raise InvalidEnvelopeError(f"key is not under {INCOMING.path!r}", where)
+    if not ref.key.startswith(layout.INCOMING.path):
+        raise InvalidEnvelopeError(f"key is not under {layout.INCOMING.path!r}", where)
+    if ref.etag is not None and _replayed(Source(ref.bucket, ref.key, ref.etag, ref.version_id)):
+        return None
     with runtime.timed() as elapsed_ms:
         data, source = _download(ref, limits.max_bytes, where)
+        if source.etag != ref.etag and _replayed(source):
+            return None
+        ledger.advance(
+            source, STAGE, RECEIVED, **{Attr.RECEIVED_AT: ledger.now(), Attr.ORIGIN: ref.origin}
+        )
         result = extract_text(data, where, limits)
-        text_key = TEXT.key_for(source.doc_id)
+        text_key = layout.TEXT.key_for(source.doc_id)
         runtime.put_text(source.bucket, text_key, result.text)
     document = Document(
         doc_id=source.doc_id,
@@ -82,8 +93,31 @@ def process_object(ref: ObjectRef) -> Document:
         timings_ms={STAGE: elapsed_ms()},
     )
     runtime.forward(document)
+    facts = {"pages": document.pages, "media_type": document.media_type, "method": document.method}
+    kept = layout.archived_key(layout.PROCESSED, source.key)
+    ledger.advance(source, STAGE, stage_done(STAGE), **facts, **{Attr.ARCHIVED_KEY: kept})
+    runtime.archive_upload(source, layout.PROCESSED)
     _record(document, result.ocr_pages, ref.origin)
     return document
+
+
+def _replayed(source: Source) -> bool:
+    """Was this upload taken already? Then finish what a crash may have left: its move."""
+    runtime.identify(source)
+    status = ledger.passed(source.doc_id, STAGE)
+    if status is None:
+        return False
+    runtime.archive_upload(source, layout.REJECTED if status == REJECTED else layout.PROCESSED)
+    runtime.logger(STAGE).info("replay: upload taken already", extra={"doc_id": source.doc_id})
+    runtime.count(STAGE, "Replays")
+    return True
+
+
+def reject_upload(source: Source, error: DocumentError) -> None:
+    """Record why the upload is refused, then keep it under `rejected/` (never deleted)."""
+    kept = layout.archived_key(layout.REJECTED, source.key)
+    ledger.reject(source, STAGE, error, **{Attr.ARCHIVED_KEY: kept})
+    runtime.archive_upload(source, layout.REJECTED)
 
 
 def _method(page_methods: list[str]) -> str:
@@ -95,11 +129,6 @@ def _method(page_methods: list[str]) -> str:
 def _download(ref: ObjectRef, max_bytes: int, where: str) -> tuple[bytes, Source]:
     """The object's bytes and identity; the size is checked before the body is read."""
     response = runtime.get_object(ref.bucket, ref.key, ref.version_id)
-    size = int(response.get("ContentLength", 0))
-    if size > max_bytes:
-        response["Body"].close()
-        raise DocumentTooLargeError(f"{size} bytes exceeds the {max_bytes} limit", where)
-    data = response["Body"].read()
     # The ETag of the bytes we read, not the event's: a manual event has none, and an
     # overwrite between event and read must give the new version its own doc_id.
     source = Source(
@@ -108,7 +137,12 @@ def _download(ref: ObjectRef, max_bytes: int, where: str) -> tuple[bytes, Source
         etag=str(response["ETag"]).strip('"'),
         version_id=response.get("VersionId") or ref.version_id,
     )
-    return data, source
+    runtime.identify(source)
+    size = int(response.get("ContentLength", 0))
+    if size > max_bytes:
+        response["Body"].close()
+        raise DocumentTooLargeError(f"{size} bytes exceeds the {max_bytes} limit", where)
+    return response["Body"].read(), source
 
 
 def _record(document: Document, ocr_pages: int, origin: str) -> None:

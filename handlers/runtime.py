@@ -11,20 +11,28 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from contract import settings as env
 from contract.errors import DocumentError, InvalidEnvelopeError, ObjectNotFoundError
-from contract.messages import Document, parse_document
+from contract.layout import Prefix, archived_key
+from contract.messages import Document, Source, parse_document
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
-    from aws_lambda_powertools.metrics import MetricUnit
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 RecordHandler = Callable[["SQSRecord"], None]
+Rejecter = Callable[[Source, DocumentError], None]
+Unit = Literal["Count", "Milliseconds", "Percent"]
+
+# The document the record in hand is about, once a stage knows it: a document error then
+# settles that document as rejected instead of retrying the message.
+_document: ContextVar[Source | None] = ContextVar("docpipe_document", default=None)
 
 
 @functools.cache
@@ -71,6 +79,32 @@ def put_text(bucket: str, key: str, text: str) -> None:
     )
 
 
+def archive_upload(source: Source, area: Prefix) -> str:
+    """Move the upload's version out of `incoming/` into `area` (copy, then delete exactly
+    that version, so a newer upload under the same key stays); the key it is kept under.
+
+    Idempotent: when the version is gone already (an earlier try moved it), nothing happens.
+    """
+    from botocore.exceptions import ClientError
+
+    kept = archived_key(area, source.key)
+    if source.version_id is None:
+        return kept  # an unversioned upload cannot be moved safely: a newer one could go
+    s3 = client("s3")
+    try:
+        s3.copy_object(
+            Bucket=source.bucket,
+            Key=kept,
+            CopySource={"Bucket": source.bucket, "Key": source.key, "VersionId": source.version_id},
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "NoSuchVersion", "404"}:
+            return kept
+        raise
+    s3.delete_object(Bucket=source.bucket, Key=source.key, VersionId=source.version_id)
+    return kept
+
+
 def forward(document: Document) -> None:
     """Hand the document to the next stage's queue (the stack names it in the environment)."""
     client("sqs").send_message(QueueUrl=env.NEXT_QUEUE_URL.read(), MessageBody=document.to_json())
@@ -86,7 +120,26 @@ def read_document(record: SQSRecord) -> Document:
             f"names bucket {document.source.bucket!r}, not this pipeline's {bucket!r}",
             f"document {document.doc_id}",
         )
+    identify(document.source)
     return document
+
+
+def take(record: SQSRecord, stage: str) -> Document | None:
+    """The record's document, or None when the ledger shows the stage already passed it on
+    (SQS delivers at least once: the work and the hand-off happened)."""
+    from handlers import ledger
+
+    document = read_document(record)
+    if ledger.passed(document.doc_id, stage):
+        logger(stage).info("replay: already passed on", extra={"doc_id": document.doc_id})
+        count(stage, "Replays")
+        return None
+    return document
+
+
+def identify(source: Source) -> None:
+    """Name the document this record is about: from here on a document error rejects it."""
+    _document.set(source)
 
 
 def check_stage(stage: str) -> None:
@@ -120,7 +173,7 @@ def _service(stage: str) -> str:
     return os.environ.get(env.SERVICE_NAME.name) or f"docpipe-{stage}"
 
 
-def count(stage: str, name: str, value: float = 1, unit: MetricUnit | str = "Count") -> None:
+def count(stage: str, name: str, value: float = 1, unit: Unit = "Count") -> None:
     metrics(stage).add_metric(name=name, unit=unit, value=value)
 
 
@@ -132,12 +185,18 @@ def timed() -> Iterator[Callable[[], int]]:
 
 
 def run_batch(
-    stage: str, event: dict[str, Any], context: LambdaContext | None, handle: RecordHandler
+    stage: str,
+    event: dict[str, Any],
+    context: LambdaContext | None,
+    handle: RecordHandler,
+    reject: Rejecter | None = None,
 ) -> PartialItemFailureResponse:
     """Process an SQS batch; return `batchItemFailures` naming exactly the failed records.
 
-    Failed records stay in the queue, become visible again, and after the queue's
-    maxReceiveCount the redrive moves the original message to the DLQ: nothing is dropped.
+    A document error about a known document settles it at once: the ledger records it as
+    rejected with its reason (`reject`, by default `ledger.reject`), and the message is done.
+    Anything else fails the record: it stays in the queue, becomes visible again, and after
+    the queue's maxReceiveCount the redrive moves the original message to the DLQ.
     """
     from aws_lambda_powertools.utilities.batch import (
         BatchProcessor,
@@ -151,7 +210,7 @@ def run_batch(
         log.append_keys(request_id=context.aws_request_id)
 
     def record_handler(record: SQSRecord) -> None:
-        _handle_record(stage, record, handle)
+        _handle_record(stage, record, handle, reject or _ledger_reject(stage))
 
     # An entirely failed batch is reported record by record, like a partial one, rather
     # than raised: the outcome (every record retried) is the same and the log is clearer.
@@ -162,25 +221,61 @@ def run_batch(
         metrics(stage).flush_metrics()
 
 
-def _handle_record(stage: str, record: SQSRecord, handle: RecordHandler) -> None:
+def _ledger_reject(stage: str) -> Rejecter:
+    def reject(source: Source, error: DocumentError) -> None:
+        from handlers import ledger
+
+        ledger.reject(source, stage, error)
+
+    return reject
+
+
+@dataclass
+class Outcome:
+    rejected: bool = False
+
+
+@contextmanager
+def settling(stage: str, reject: Rejecter) -> Iterator[Outcome]:
+    """Run one document's work: a document error about a known document settles it as
+    rejected (and is not raised); anything else propagates, so the message is retried."""
+    outcome = Outcome()
+    token = _document.set(None)
+    try:
+        yield outcome
+    except DocumentError as exc:
+        source = _document.get()
+        # A message that is not a valid envelope may come from a newer deploy (retrying may
+        # succeed) and one about no known document has nothing to settle: both are retried.
+        if source is None or isinstance(exc, InvalidEnvelopeError):
+            raise
+        reject(source, exc)
+        fields = {"doc_id": source.doc_id, "error": str(exc), "error_type": type(exc).__name__}
+        logger(stage).warning("document rejected", extra=fields)
+        count(stage, "RecordsRejected")
+        outcome.rejected = True
+    finally:
+        _document.reset(token)
+
+
+def _handle_record(stage: str, record: SQSRecord, handle: RecordHandler, reject: Rejecter) -> None:
     log = logger(stage)
     try:
-        with timed() as elapsed_ms:
+        with timed() as elapsed_ms, settling(stage, reject) as outcome:
             handle(record)
-    except DocumentError as exc:
-        log.warning(
-            "bad input",
-            extra={
-                "message_id": record.message_id,
-                "error": str(exc),
-                "error_type": type(exc).__name__,
-            },
-        )
-        count(stage, "RecordsRejected")
-        raise
-    except Exception:
-        log.exception("record failed", extra={"message_id": record.message_id})
+    except Exception as exc:
+        message = "bad message" if isinstance(exc, DocumentError) else "record failed"
+        log.exception(message, extra=_error_fields(record, exc))
         count(stage, "RecordsFailed")
         raise
-    count(stage, "RecordsProcessed")
+    if not outcome.rejected:
+        count(stage, "RecordsProcessed")
     count(stage, "RecordDuration", elapsed_ms(), "Milliseconds")
+
+
+def _error_fields(record: SQSRecord, error: Exception) -> dict[str, str]:
+    return {
+        "message_id": record.message_id,
+        "error": str(error),
+        "error_type": type(error).__name__,
+    }

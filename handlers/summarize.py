@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from contract.errors import DocumentError
 from contract.layout import SUMMARIES
-from handlers import config, runtime
+from contract.ledger import stage_done
+from handlers import config, ledger, runtime
 from handlers.textio import read_local_text, read_s3_text
 
 if TYPE_CHECKING:
@@ -30,7 +31,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict
 def handle_record(record: SQSRecord) -> None:
     from handlers.summarizer import summarize
 
-    document = runtime.read_document(record)
+    document = runtime.take(record, STAGE)
+    if document is None:
+        return
     bucket = document.source.bucket
     with runtime.timed() as elapsed_ms:
         text = read_s3_text(bucket, document.key("text"))
@@ -44,6 +47,8 @@ def handle_record(record: SQSRecord) -> None:
         summary_sentences=len(summary.sentences),
     )
     runtime.forward(result)
+    # After the hand-off: a retry after a crash in between sends again (stages are idempotent).
+    ledger.advance(document.source, STAGE, stage_done(STAGE))
     runtime.logger(STAGE).info(
         "summarized",
         extra={

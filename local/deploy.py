@@ -409,9 +409,11 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         if inputs.get("rangeKey"):
             key_schema.append({"AttributeName": inputs["rangeKey"], "KeyType": "RANGE"})
         dynamodb = self.client("dynamodb")
+        indexes = [_index(index) for index in inputs.get("globalSecondaryIndexes") or []]
         table = dynamodb.create_table(
             TableName=name,
             KeySchema=key_schema,
+            **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
             AttributeDefinitions=[
                 {"AttributeName": a["name"], "AttributeType": a["type"]}
                 for a in inputs.get("attributes", [])
@@ -521,3 +523,14 @@ def _notification(config: Inputs, arn_key: str, arn: str) -> dict[str, Any]:
     if rules:
         notification["Filter"] = {"Key": {"FilterRules": rules}}
     return notification
+
+
+def _index(index: Inputs) -> dict[str, Any]:
+    """A global secondary index's inputs as CreateTable takes them."""
+    keys = [{"AttributeName": index["hashKey"], "KeyType": "HASH"}]
+    if index.get("rangeKey"):
+        keys.append({"AttributeName": index["rangeKey"], "KeyType": "RANGE"})
+    projection: dict[str, Any] = {"ProjectionType": index.get("projectionType", "ALL")}
+    if index.get("nonKeyAttributes"):
+        projection["NonKeyAttributes"] = list(index["nonKeyAttributes"])
+    return {"IndexName": index["name"], "KeySchema": keys, "Projection": projection}

@@ -45,6 +45,7 @@ def test_every_component_is_analyzed(schema: Any) -> None:
         "QueueNotificationArgs",
         "QueueProducerArgs",
         "StageArgs",
+        "TableIndexArgs",
     ]
 
 

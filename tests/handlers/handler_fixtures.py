@@ -31,7 +31,13 @@ EVENTS = Path(__file__).resolve().parent.parent / "events"
 REGION = "us-east-1"
 
 # IAM actions whose API operation has another name.
-OPERATION_OF_ACTION = {"s3:ListBucket": "ListObjectsV2", "s3:GetObjectVersion": "GetObject"}
+OPERATION_OF_ACTION = {
+    "s3:ListBucket": "ListObjectsV2",
+    "s3:GetObjectVersion": "GetObject",
+    "s3:DeleteObjectVersion": "DeleteObject",
+    "s3:GetObjectVersionTagging": "GetObjectTagging",
+}
+TRACED = ("s3", "sqs", "dynamodb", "cloudwatch")
 # The calls of the current test, recorded by the session's traced runtime clients.
 CALLS: list[tuple[str, str, dict[str, Any]]] = []
 
@@ -61,7 +67,7 @@ def allowed_calls(stage: str) -> dict[tuple[str, str], frozenset[str]]:
     for statement in policy["Statement"]:
         for action in statement["Action"]:
             service, name = action.split(":", 1)
-            if service not in ("s3", "sqs", "dynamodb"):
+            if service not in TRACED:
                 continue  # logs and X-Ray: the Lambda runtime's calls, not the handlers'
             scopes = allowed.setdefault((service, OPERATION_OF_ACTION.get(action, name)), set())
             scopes |= _scopes(statement, queues)
@@ -80,6 +86,8 @@ def _scopes(statement: dict[str, Any], queues: dict[str, str]) -> set[str]:
             scopes.add(queues[resource])
         elif ":dynamodb:" in resource and ":table/docpipe-results" in resource:
             scopes.add("table")
+        elif resource == "*":
+            scopes.add("*")
     return scopes
 
 
@@ -120,6 +128,10 @@ class Aws:
         response = self.client("s3").put_object(Bucket=self.bucket, Key=key, Body=data)
         return str(response["ETag"]).strip('"')
 
+    def keys(self, prefix: str) -> list[str]:
+        listing = self.client("s3").list_objects_v2(Bucket=self.bucket, Prefix=prefix)
+        return sorted(o["Key"] for o in listing.get("Contents", []))
+
     def get_text(self, key: str) -> str:
         return self.client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read().decode()
 
@@ -145,17 +157,28 @@ class Aws:
         """Every AWS call the handler made is one the stack's role policy for `stage` allows,
         on the key prefixes, queues and table it names."""
         for service, operation, params in self.calls:
-            call = (stage, service, operation, params)
-            scopes = allowed_calls(stage).get((service, operation))
-            assert scopes is not None, call
-            if service == "s3":
-                key = params["Prefix"] if operation == "ListObjectsV2" else params["Key"]
-                assert any(key.startswith(prefix) for prefix in scopes), call
-            elif service == "sqs":
-                assert params["QueueUrl"] in {self.queues[s] for s in scopes}, call
-            else:
-                tables = set(params.get("RequestItems") or [params.get("TableName")])
-                assert scopes == {"table"} and tables == {self.table}, call
+            if (service, operation) == ("s3", "CopyObject"):
+                # a copy reads its source (GetObject) and writes its target (PutObject)
+                source = params["CopySource"]
+                self._check(stage, "s3", "GetObject", {"Key": source["Key"]})
+                self._check(stage, "s3", "PutObject", {"Key": params["Key"]})
+                continue
+            self._check(stage, service, operation, params)
+
+    def _check(self, stage: str, service: str, operation: str, params: dict[str, Any]) -> None:
+        call = (stage, service, operation, params)
+        scopes = allowed_calls(stage).get((service, operation))
+        assert scopes is not None, call
+        if service == "s3":
+            key = params["Prefix"] if operation == "ListObjectsV2" else params["Key"]
+            assert any(key.startswith(prefix) for prefix in scopes), call
+        elif service == "sqs":
+            assert params["QueueUrl"] in {self.queues[s] for s in scopes}, call
+        elif service == "cloudwatch":
+            assert scopes == {"*"}, call
+        else:
+            tables = set(params.get("RequestItems") or [params.get("TableName")])
+            assert scopes == {"table"} and tables == {self.table}, call
 
 
 @pytest.fixture(scope="session", name="nltk_data")
@@ -204,7 +227,7 @@ def aws_fixture(env: pytest.MonkeyPatch) -> Iterator[Aws]:
     with mock_aws():
         CALLS.clear()
         resources = _create_resources()
-        for service in ("s3", "sqs", "dynamodb"):
+        for service in TRACED:
             _traced(service)
         env.setenv(settings.BUCKET.name, resources.bucket)
         env.setenv(settings.TABLE.name, resources.table)

@@ -56,7 +56,13 @@ def test_code_zips_are_reproducible_and_hold_only_their_stage(tmp_path: Path) ->
             infos = archive.infolist()
         names = [i.filename for i in infos]
         handlers = sorted(n for n in names if n.startswith("handlers/"))
-        modules = {"handlers", "handlers.runtime", "handlers.config", *stage.modules}
+        modules = {
+            "handlers",
+            "handlers.runtime",
+            "handlers.config",
+            "handlers.ledger",
+            *stage.modules,
+        }
         assert handlers == sorted(
             "handlers/__init__.py" if m == "handlers" else f"{m.replace('.', '/')}.py"
             for m in modules

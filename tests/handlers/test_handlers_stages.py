@@ -20,7 +20,7 @@ from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
 
 from contract import messages as envelope
 from contract.errors import InvalidEncodingError, InvalidEnvelopeError
-from handlers import classify, summarize, sweep
+from handlers import classify, ledger, summarize, sweep
 
 LETTER = (
     "Dear Ms. Jensen,\n\nThank you for your visit last week. It was a pleasure to meet you and "
@@ -87,7 +87,7 @@ def test_summarize_writes_summary_and_passes_the_document_on(summarize_env: Aws)
     summarize_env.check_calls("summarize")
 
 
-def test_summarize_batch_of_five_with_two_bad_records(summarize_env: Aws) -> None:
+def test_summarize_rejects_a_bad_document_and_retries_a_bad_message(summarize_env: Aws) -> None:
     # GIVEN three good messages, one whose text is not UTF-8, one of an unknown version
     good = [text_ready(summarize_env, f"doc{n}.pdf", LETTER.encode()) for n in range(3)]
     latin1 = text_ready(summarize_env, "latin1.pdf", "Grüße aus Köln".encode("latin-1"))
@@ -97,10 +97,14 @@ def test_summarize_batch_of_five_with_two_bad_records(summarize_env: Aws) -> Non
     # WHEN the batch is handled
     response = summarize.lambda_handler(event, None)
 
-    # THEN exactly records 2 and 4 failed
-    failed = [{"itemIdentifier": event["Records"][i]["messageId"]} for i in (1, 3)]
-    assert response == {"batchItemFailures": failed}
+    # THEN the message of an unknown version is retried (a newer deploy may read it); the
+    # undecodable text settles its document as rejected at once, with the reason
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][3]["messageId"]}]}
     assert len(summarize_env.messages("classify")) == 3
+    (rejected,) = [i for i in summarize_env.items() if i["status"]["S"] == "rejected"]
+    assert rejected["doc_id"] == {"S": json.loads(latin1)["doc_id"]}
+    assert rejected["error_type"] == {"S": "InvalidEncodingError"}
+    assert "not valid UTF-8: byte 0xfc" in rejected["error_message"]["S"]
 
 
 def test_non_utf8_text_raises_invalid_encoding_naming_the_object(summarize_env: Aws) -> None:
@@ -172,8 +176,13 @@ def test_classify_writes_the_result_item(classify_env: Aws) -> None:
     assert (item["media_type"], item["method"]) == ({"S": "pdf"}, {"S": "text-layer"})
     assert item["pages"] == {"N": "1"}
     assert set(item["timings_ms"]["M"]) == {"ocr", "summarize", "classify"}
-    assert item["status"] == {"S": "classified"}
+    assert (item["status"], item["status_rank"], item["stage"]) == (
+        {"S": "done"},
+        {"N": "100"},
+        {"S": "classify"},
+    )
     assert datetime.fromisoformat(item["processed_at"]["S"]).tzinfo is not None
+    assert item["classify_at"] == item["updated_at"]
     classify_env.check_calls("classify")
 
 
@@ -192,37 +201,38 @@ def test_replayed_message_leaves_one_unchanged_item(classify_env: Aws) -> None:
 
 
 def test_conditional_write_refuses_to_regress_a_finished_item(classify_env: Aws) -> None:
-    # GIVEN an item already classified, and a replay that got past the first read
+    # GIVEN an item already done, and a replay that got past the ledger read
     body = summary_ready(classify_env, "letter.pdf", LETTER, "Thank you.")
     classify.handle_record(record(body))
     (first,) = classify_env.items()
-    item = dict(first, category={"S": "invoice"}, processed_at={"S": "2099-01-01T00:00:00+00:00"})
+    source = envelope.parse_document(body).source
 
-    # WHEN the conditional put runs THEN it refuses and the item is unchanged
-    assert classify._put_once(classify_env.table, item) is False
+    # WHEN a write of the same or an earlier state runs THEN it refuses and nothing changes
+    assert ledger.advance(source, "classify", "done", category="invoice") is False
+    assert ledger.advance(source, "summarize", "summarize-done") is False
     assert classify_env.items() == [first]
 
 
 def test_an_earlier_state_is_moved_forward(classify_env: Aws) -> None:
-    # GIVEN a pending placeholder item for the document
+    # GIVEN the ledger item the earlier stages left for the document
     body = summary_ready(classify_env, "letter.pdf", LETTER, "Thank you.")
-    doc_id = json.loads(body)["doc_id"]
-    classify_env.client("dynamodb").put_item(
-        TableName=classify_env.table,
-        Item={"doc_id": {"S": doc_id}, "status": {"S": "pending"}, "status_rank": {"N": "0"}},
-    )
+    source = envelope.parse_document(body).source
+    ledger.advance(source, "ocr", "received", received_at="2026-01-01T00:00:00+00:00")
+    ledger.advance(source, "summarize", "summarize-done")
 
-    # WHEN classify handles the document THEN the item becomes the full result
+    # WHEN classify handles the document THEN the item becomes done, keeping what it had
     classify.handle_record(record(body))
     (item,) = classify_env.items()
-    assert item["status"] == {"S": "classified"}
+    assert (item["status"], item["category"]) == ({"S": "done"}, {"S": "letter"})
+    assert item["received_at"] == {"S": "2026-01-01T00:00:00+00:00"}
+    assert {"summarize_at", "classify_at"} <= set(item)
 
 
 def test_unrelated_text_is_recorded_as_unclassified(classify_env: Aws) -> None:
     body = summary_ready(classify_env, "cat.png", "The cat sat on the mat.", "The cat sat.")
     classify.handle_record(record(body))
     (item,) = classify_env.items()
-    assert (item["category"], item["status"]) == ({"S": "unclassified"}, {"S": "unclassified"})
+    assert (item["category"], item["status"]) == ({"S": "unclassified"}, {"S": "done"})
 
 
 def test_classify_needs_only_the_text_not_the_stage_before_it(classify_env: Aws) -> None:
@@ -238,7 +248,7 @@ def test_classify_needs_only_the_text_not_the_stage_before_it(classify_env: Aws)
     assert "summary_key" not in item
 
 
-def test_classify_batch_of_five_with_two_bad_records(classify_env: Aws) -> None:
+def test_classify_rejects_a_bad_document_and_retries_a_bad_message(classify_env: Aws) -> None:
     good = [summary_ready(classify_env, f"l{n}.pdf", LETTER, "Thanks.") for n in range(3)]
     bad_text = summary_ready(classify_env, "bad.pdf", LETTER, "x")
     classify_env.put(json.loads(bad_text)["keys"]["text"], b"\xff\xfe not utf-8")
@@ -247,9 +257,15 @@ def test_classify_batch_of_five_with_two_bad_records(classify_env: Aws) -> None:
 
     response = classify.lambda_handler(event, None)
 
-    failed = [{"itemIdentifier": event["Records"][i]["messageId"]} for i in (0, 4)]
-    assert response == {"batchItemFailures": failed}
-    assert len(classify_env.items()) == 3
+    # THEN the invalid envelope is retried, the undecodable text settles its document
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][4]["messageId"]}]}
+    statuses = sorted(i["status"]["S"] for i in classify_env.items())
+    assert statuses == ["done", "done", "done", "rejected"]
+    (rejected,) = [i for i in classify_env.items() if i["status"]["S"] == "rejected"]
+    assert (rejected["error_stage"], rejected["error_type"]) == (
+        {"S": "classify"},
+        {"S": "InvalidEncodingError"},
+    )
 
 
 # --- sweep -------------------------------------------------------------------------------
@@ -266,7 +282,7 @@ def sweep_env(stage_env: Callable[[str], Aws], env: pytest.MonkeyPatch) -> Aws:
 def record_result(aws: Aws, key: str, etag: str) -> None:
     doc_id = envelope.doc_id_for(aws.bucket, key, etag)
     aws.client("dynamodb").put_item(
-        TableName=aws.table, Item={"doc_id": {"S": doc_id}, "status": {"S": "classified"}}
+        TableName=aws.table, Item={"doc_id": {"S": doc_id}, "status": {"S": "done"}}
     )
 
 
@@ -304,10 +320,10 @@ def test_sweep_does_not_look_up_objects_past_the_retry_window(
     env.setenv("SWEEP_MAX_AGE_MINUTES", "60")
     sweep_env.put("incoming/poison.pdf", b"%PDF-")
     assert sweep.sweep(datetime.now(UTC) + timedelta(minutes=61)) == []
-    assert [op for _, op, _ in sweep_env.calls] == ["ListObjectsV2"]
+    assert [op for _, op, _ in sweep_env.calls] == ["GetMetricData", "ListObjectsV2"]
 
 
-def test_sweep_re_sends_an_upload_once_and_records_it_pending(sweep_env: Aws) -> None:
+def test_sweep_re_sends_an_upload_once_and_records_it_received(sweep_env: Aws) -> None:
     # GIVEN an upload that never produced a result
     etag = sweep_env.put("incoming/poison.pdf", b"%PDF-")
     doc_id = envelope.doc_id_for(sweep_env.bucket, "incoming/poison.pdf", etag)
@@ -316,7 +332,7 @@ def test_sweep_re_sends_an_upload_once_and_records_it_pending(sweep_env: Aws) ->
     # WHEN the sweep runs on three ticks
     sent = [sweep.sweep(first_tick + timedelta(minutes=15 * n)) for n in range(3)]
 
-    # THEN only the first re-sends it, after recording a pending item
+    # THEN only the first re-sends it, after recording it received on the ledger
     assert sent == [["incoming/poison.pdf"], [], []]
     assert len(sweep_env.messages("ocr")) == 1
     assert sweep_env.items() == [
@@ -325,9 +341,12 @@ def test_sweep_re_sends_an_upload_once_and_records_it_pending(sweep_env: Aws) ->
             "source_bucket": {"S": sweep_env.bucket},
             "source_key": {"S": "incoming/poison.pdf"},
             "source_etag": {"S": etag},
-            "status": {"S": "pending"},
+            "status": {"S": "received"},
             "status_rank": {"N": "0"},
-            "resent_at": {"S": first_tick.isoformat()},
+            "stage": {"S": "sweep"},
+            "origin": {"S": "sweep"},
+            "updated_at": {"S": first_tick.isoformat()},
+            "received_at": {"S": first_tick.isoformat()},
         }
     ]
     sweep_env.check_calls("sweep")
@@ -345,7 +364,7 @@ def test_sweep_skips_an_upload_whose_item_appeared_after_the_lookup(
     assert sweep.sweep(datetime.now(UTC) + timedelta(hours=3)) == []
     assert sweep_env.messages("ocr") == []
     (item,) = sweep_env.items()
-    assert item["status"] == {"S": "classified"}
+    assert item["status"] == {"S": "done"}
 
 
 def test_sweep_is_bounded_per_run(sweep_env: Aws, env: pytest.MonkeyPatch) -> None:
@@ -404,3 +423,60 @@ def test_a_document_in_another_bucket_is_refused(summarize_env: Aws) -> None:
     with pytest.raises(InvalidEnvelopeError, match="names bucket 'someone-elses-bucket'"):
         summarize.handle_record(record(body))
     assert summarize_env.calls == []
+
+
+def put_queue_age(aws: Aws, queue: str, seconds: float, at: datetime) -> None:
+    """The metric SQS publishes each minute: its oldest message's age (in flight included)."""
+    aws.client("cloudwatch").put_metric_data(
+        Namespace="AWS/SQS",
+        MetricData=[
+            {
+                "MetricName": "ApproximateAgeOfOldestMessage",
+                "Dimensions": [{"Name": "QueueName", "Value": queue}],
+                "Timestamp": at,
+                "Value": seconds,
+                "Unit": "Seconds",
+            }
+        ],
+    )
+
+
+def test_sweep_never_re_sends_an_upload_that_may_still_be_queued(sweep_env: Aws) -> None:
+    # GIVEN a backlog: the first queue's oldest message is 3 hours old, and two uploads
+    now = datetime.now(UTC)
+    sweep_env.put("incoming/queued.pdf", b"%PDF-")
+    sweep_env.put("incoming/old.pdf", b"%PDF-")
+    queue_name = sweep_env.queues["ocr"].rsplit("/", 1)[-1]
+    minute = timedelta(minutes=1)
+
+    # WHEN the sweep runs (moto stamps both uploads now: look from 2 and 4 hours later, the
+    # latest datapoint a minute old, as CloudWatch has it)
+    two_hours, four_hours = now + timedelta(hours=2), now + timedelta(hours=4)
+    put_queue_age(sweep_env, queue_name, 3 * 3600, two_hours - minute)
+    sent_early = sweep.sweep(two_hours)
+    put_queue_age(sweep_env, queue_name, 3 * 3600, four_hours - minute)
+    sent_late = sweep.sweep(four_hours)
+
+    # THEN at 2 hours both may still be queued: nothing is re-sent; at 4 hours, older than
+    # the backlog plus the metric's delay, they cannot be in the queue: both are re-sent
+    assert sent_early == []
+    assert sorted(sent_late) == ["incoming/old.pdf", "incoming/queued.pdf"]
+
+
+def test_sweep_cost_follows_pending_uploads_not_history(sweep_env: Aws) -> None:
+    # GIVEN 2,000 uploads the pipeline took (moved to processed/) and 3 still waiting
+    s3 = sweep_env.client("s3")
+    for n in range(2000):
+        s3.put_object(Bucket=sweep_env.bucket, Key=f"processed/{n:04d}.pdf", Body=b"%PDF-")
+    for n in range(3):
+        sweep_env.put(f"incoming/waiting-{n}.pdf", b"%PDF-")
+
+    # WHEN the sweep runs
+    sent = sweep.sweep(datetime.now(UTC) + timedelta(hours=3))
+
+    # THEN it listed one page and looked up three documents: the history costs nothing
+    assert len(sent) == 3
+    operations = [op for _, op, _ in sweep_env.calls]
+    assert operations.count("ListObjectsV2") == 1
+    (lookup,) = [p for _, op, p in sweep_env.calls if op == "BatchGetItem"]
+    assert len(lookup["RequestItems"][sweep_env.table]["Keys"]) == 3

@@ -31,10 +31,14 @@ def test_dev_graph_holds_every_arrow_of_the_data_flow() -> None:
         ("store-bucket", "classify-function", "get text/*"),
         ("store-bucket", "classify-function", "get summaries/*"),
         ("ocr-function", "store-bucket", "put text/*"),
+        ("ocr-function", "store-bucket", "put processed/*"),
+        ("ocr-function", "store-bucket", "put rejected/*"),
         ("summarize-function", "store-bucket", "put summaries/*"),
         ("ocr-function", "summarize-queue", "send"),
         ("summarize-function", "classify-queue", "send"),
         ("sweep-function", "ocr-queue", "send"),
+        ("ocr-function", "results-table", "write"),
+        ("summarize-function", "results-table", "write"),
         ("classify-function", "results-table", "write"),
         ("results-table", "sweep-function", "read"),
         ("sweep-function", "results-table", "write"),
@@ -58,7 +62,7 @@ def test_mermaid_and_dot_show_every_component_and_arrow() -> None:
     for component in boxed:
         assert f'["{component.name}: {component.type}"]' in mermaid
         assert f'label="{component.name}: {component.type}";' in dot
-    assert mermaid.count(" -->") == dot.count(" -> ") == len(graph.edges) == 22
+    assert mermaid.count(" -->") == dot.count(" -> ") == len(graph.edges) == 26
     assert mermaid.startswith("flowchart TD\n") and dot.startswith("digraph docpipe {")
 
 

@@ -153,21 +153,37 @@ def role_statements(run: StackRun, stack: str, stage: str) -> list[dict[str, Any
         allow("Xray", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
     ]
     send = {"ocr": "summarize", "summarize": "classify", "sweep": "ocr"}
+    ledger = allow("RecordLedger", ["dynamodb:GetItem", "dynamodb:UpdateItem"], [table])
     own = {
         "ocr": [
             allow(
                 "ReadIncoming", ["s3:GetObject", "s3:GetObjectVersion"], [f"{bucket}/incoming/*"]
             ),
             allow("WriteText", ["s3:PutObject"], [f"{bucket}/text/*"]),
+            allow(
+                "TakeUploads",
+                ["s3:DeleteObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
+                [f"{bucket}/incoming/*"],
+            ),
+            allow(
+                "ArchiveProcessed",
+                ["s3:PutObject", "s3:PutObjectTagging"],
+                [f"{bucket}/processed/*"],
+            ),
+            allow(
+                "ArchiveRejected", ["s3:PutObject", "s3:PutObjectTagging"], [f"{bucket}/rejected/*"]
+            ),
+            ledger,
         ],
         "summarize": [
             allow("ReadText", ["s3:GetObject"], [f"{bucket}/text/*"]),
             allow("WriteSummaries", ["s3:PutObject"], [f"{bucket}/summaries/*"]),
+            ledger,
         ],
         "classify": [
             allow("ReadSummaries", ["s3:GetObject"], [f"{bucket}/summaries/*"]),
             allow("ReadText", ["s3:GetObject"], [f"{bucket}/text/*"]),
-            allow("WriteResults", ["dynamodb:GetItem", "dynamodb:PutItem"], [table]),
+            ledger,
         ],
         "sweep": [
             allow(
@@ -176,14 +192,16 @@ def role_statements(run: StackRun, stack: str, stage: str) -> list[dict[str, Any
                 [bucket],
                 StringLike={"s3:prefix": ["incoming/*"]},
             ),
-            allow("ReadResults", ["dynamodb:BatchGetItem"], [table]),
-            allow("RecordPending", ["dynamodb:PutItem"], [table]),
+            allow("ReadLedger", ["dynamodb:BatchGetItem"], [table]),
+            allow("RecordReceived", ["dynamodb:PutItem"], [table]),
         ],
     }[stage]
     if stage in send:
         own.append(
             allow("SendNext", ["sqs:SendMessage"], [arn(run, f"docpipe-{send[stage]}-queue")])
         )
+    if stage == "sweep":
+        own.append(allow("ReadQueueMetrics", ["cloudwatch:GetMetricData"], ["*"]))
     return common + own
 
 
@@ -253,6 +271,7 @@ def test_environment_is_the_runtime_contract(stack: str, stage: str) -> None:
     nltk = {"NLTK_DATA": "/opt/python/nltk_data"}
     expected = {
         "ocr": {
+            "DOCPIPE_TABLE": table,
             "DOCPIPE_NEXT_QUEUE_URL": queue_url["summarize"],
             "OCR_LANGUAGE": "eng",
             "OCR_MAX_BYTES": "26214400",
@@ -260,6 +279,7 @@ def test_environment_is_the_runtime_contract(stack: str, stage: str) -> None:
             "OMP_THREAD_LIMIT": "1",
         },
         "summarize": {
+            "DOCPIPE_TABLE": table,
             "DOCPIPE_NEXT_QUEUE_URL": queue_url["classify"],
             "SUMMARY_MAX_SENTENCES": "5",
             "SUMMARY_MAX_CHARS": "1200",
