@@ -11,6 +11,7 @@ import argparse
 import json
 import shlex
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,15 @@ def _format_timings(timings: dict[str, float]) -> str:
     return " ".join(f"{_label(stage)} {seconds:.2f}s" for stage, seconds in timings.items())
 
 
+STATUS_STYLES = {
+    "done": "green",
+    "rejected": "magenta",
+    "dead-lettered": "yellow",
+    "in-progress": "cyan",
+    "lost": "red",
+}
+
+
 def _print_report(report: Any) -> None:
     # Piped output gets 80 columns by default: too narrow for one row per document.
     console = Console(width=None if sys.stdout.isatty() else 160)
@@ -178,8 +188,9 @@ def _print_report(report: Any) -> None:
     table.add_column("summary", no_wrap=True, overflow="ellipsis", max_width=SUMMARY_CHARS)
     table.add_column("time per stage", no_wrap=True)
     for doc in report.documents:
-        style = {"done": "green", "dead-lettered": "yellow"}.get(doc.status, "red")
-        summary = (doc.summary or "").replace("\n", " ")
+        style = STATUS_STYLES.get(doc.status, "red")
+        # A rejected document shows why in the summary's place.
+        summary = (doc.summary or doc.reason or "").replace("\n", " ")
         table.add_row(
             Path(doc.source).name,
             f"[{style}]{doc.status}[/]",
@@ -191,8 +202,10 @@ def _print_report(report: Any) -> None:
         )
     console.print(table)
     dlq = ", ".join(f"{stage} {n}" for stage, n in report.dlq.items() if n) or "none"
+    counts = Counter(doc.status for doc in report.documents)
+    settled = ", ".join(f"{status} {counts[status]}" for status in STATUS_STYLES if counts[status])
     console.print(
-        f"{len(report.documents)} documents in {report.elapsed_s:.1f} s; "
+        f"{len(report.documents)} documents in {report.elapsed_s:.1f} s: {settled}; "
         f"dead letters: {dlq}; lost: {report.lost}"
     )
 

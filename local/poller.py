@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -166,6 +167,9 @@ class QueuePoller:
         return batch
 
     def _invoke_and_settle(self, batch: list[dict[str, Any]]) -> None:
+        documents = [d for d in (doc_id_in(m["Body"]) for m in batch) if d]
+        with self.stats.lock:
+            self.stats.in_flight_docs.update(documents)
         try:
             queue_arn = self.mapping.queue.arn
             event = {"Records": [lambda_record(m, queue_arn) for m in batch]}
@@ -181,6 +185,9 @@ class QueuePoller:
             with self.stats.lock:
                 self.stats.note_error(self.pool.spec.name, {"type": "Settle", "message": str(exc)})
         finally:
+            with self.stats.lock:
+                self.stats.in_flight_docs.subtract(documents)
+                self.stats.in_flight_docs += Counter()  # drop the documents at zero
             with self._count_lock:
                 self.in_flight -= 1
             self._slots.release()

@@ -16,10 +16,10 @@ from typing import Any
 
 from contract import settings as env
 from local.emulator import REGION, Credentials, Emulator, assume_role_credentials
-from local.metrics import ServiceMetrics, Stats
+from local.metrics import QueueMetrics, ServiceMetrics, Stats
 from local.poller import QueuePoller
 from local.pool import PROJECT_DIR, FunctionPool
-from local.scheduler import ScheduleTicker
+from local.scheduler import Periodic, ScheduleTicker
 from local.topology import FunctionSpec, MappingSpec, Topology
 
 # Worker processes per function at most, whatever the mapping allows: a laptop is not a fleet.
@@ -36,8 +36,12 @@ class RuntimeOptions:
     log_dir: Path = PROJECT_DIR / ".docpipe" / "logs"
     local_concurrency: int = DEFAULT_LOCAL_CONCURRENCY
     schedule_interval_s: float = 60.0
+    # SQS publishes its queue metrics each minute; locally a little more often.
+    queue_metrics_interval_s: float = 10.0
     # stage -> "module.function": run a variant instead of the stack's handler (tests, bench)
     handler_overrides: dict[str, str] = field(default_factory=dict)
+    # variables every worker gets besides the function's (tests steer their variants with it)
+    extra_environment: dict[str, str] = field(default_factory=dict)
     extra_pythonpath: list[Path] = field(default_factory=list)
 
 
@@ -55,11 +59,20 @@ class LambdaRuntime:
         self.topology = topology
         self.options = options
         self.stats = Stats()
-        # The Lambda service's own calls (its metrics), made with the operator's keys: the
-        # emulator has no service principal.
-        self.metrics = (
-            ServiceMetrics(emulator.client("cloudwatch", service_credentials), self.stats)
-            if service_credentials
+        # The Lambda and SQS services' own calls (their metrics), made with the operator's
+        # keys: the emulator has no service principal.
+        cloudwatch = (
+            emulator.client("cloudwatch", service_credentials) if service_credentials else None
+        )
+        self.metrics = ServiceMetrics(cloudwatch, self.stats) if cloudwatch else None
+        queues = [queue.name for queue in topology.queues]
+        self.queue_metrics = (
+            Periodic(
+                "sqs-metrics",
+                options.queue_metrics_interval_s,
+                QueueMetrics(cloudwatch, queues, self.stats).publish,
+            )
+            if cloudwatch
             else None
         )
         self._credentials: dict[str, Credentials] = {}
@@ -82,6 +95,7 @@ class LambdaRuntime:
         """The function's variables plus what Lambda sets, pointed at the emulator."""
         variables = {key: os.environ[key] for key in HOST_VARIABLES if key in os.environ}
         variables.update(spec.environment)
+        variables.update(self.options.extra_environment)
         variables.update(self.credentials_for(spec.role_arn).as_env())
         pythonpath = [PROJECT_DIR, *self.options.extra_pythonpath]
         variables.update(
@@ -134,9 +148,13 @@ class LambdaRuntime:
             self.pollers.append(poller)
             poller.start()
         self.ticker.start()
+        if self.queue_metrics:
+            self.queue_metrics.start()
 
     def stop(self) -> None:
         self.ticker.stop()
+        if self.queue_metrics:
+            self.queue_metrics.stop()
         for poller in self.pollers:
             poller._stop.set()  # all stop receiving at once
         # Then end the workers, so an invocation in flight fails now instead of running out
