@@ -21,7 +21,7 @@ from components.document_store import DocumentStore
 from components.queue_function import QueueFunction, QueueFunctionArgs
 from components.results_table import ResultsTable
 from components.scheduled_trigger import ScheduledTrigger
-from components.validation import Problems, is_known, merge, plain
+from components.validation import Problems, coerce, is_known, merge, plain
 
 TYPE = "docpipe:index:DocumentPipeline"
 STAGES = ("ocr", "summarize", "classify", "sweep")
@@ -369,7 +369,7 @@ class DocumentPipeline(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DocumentPipelineArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        s = validate(name, args)
+        s = validate(name, coerce(DocumentPipelineArgs, args, "DocumentPipeline", name))
         super().__init__(TYPE, name, None, opts)
         self._name, self._s = name, s
         self._stages = stage_settings(s.get("stages"))
