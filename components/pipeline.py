@@ -11,12 +11,13 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam, queue_function
+from components.artifacts import DEFAULT_BUILD_DIR
 from components.document_store import DocumentStore
 from components.queue_function import QueueFunction, QueueFunctionArgs
 from components.results_table import ResultsTable
@@ -90,15 +91,15 @@ class StageArgs(TypedDict, total=False):
     """Extra environment variables; the runtime contract's variables win over these."""
 
 
-class CategoryArgs(TypedDict):
+class CategoryArgs(TypedDict, total=False):
     """A classification category."""
 
-    name: str
+    name: Required[str]
     """Category name written on the result item."""
-    keywords: Sequence[str]
+    keywords: Required[Sequence[str]]
     """Words or phrases that indicate the category."""
     examples: Sequence[str]
-    """Example texts of the category (may be empty)."""
+    """Example texts of the category. Default: none."""
 
 
 class DocumentPipelineArgs(TypedDict, total=False):
@@ -125,7 +126,8 @@ class DocumentPipelineArgs(TypedDict, total=False):
     runs, such as tests and local mode, turn it off)."""
     build_dir: str
     """Where `make build` writes `functions/<stage>.zip` and `layers/<stage>.zip`.
-    Default `dist`."""
+    Default: `dist` in the docpipe checkout holding these components, whatever the
+    program's working directory; a relative path is relative to the program's project."""
     require_artifacts: bool
     """Refuse to build when an archive is missing. Default true (offline runs: false)."""
     architecture: str
@@ -158,7 +160,7 @@ PIPELINE_DEFAULTS: dict[str, Any] = {
     "classify_threshold": 0.3,
     "ocr_language": "eng",
     "require_ocr_runtime": True,
-    "build_dir": "dist",
+    "build_dir": str(DEFAULT_BUILD_DIR),
     "require_artifacts": True,
     "architecture": "arm64",
     "log_retention_days": 14,
