@@ -20,7 +20,7 @@ from components.pipeline_checks import OCR, SWEEP, archive_paths, stage_settings
 from components.queue_function import QueueFunction, QueueFunctionArgs
 from components.results_table import ResultsTable
 from components.scheduled_trigger import ScheduledTrigger
-from components.validation import merge
+from components.validation import coerce, merge
 from contract import ledger, stages
 from contract.layout import INCOMING
 from contract.messages import schedule_tick
@@ -95,7 +95,7 @@ class DocumentPipeline(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DocumentPipelineArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        s = validate(name, args)
+        s = validate(name, coerce(DocumentPipelineArgs, args, "DocumentPipeline", name))
         super().__init__(TYPE, name, None, opts)
         self._name, self._s = name, s
         self._stage_table = stages.TABLE

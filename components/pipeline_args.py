@@ -5,7 +5,7 @@ the runtime contract's variables: neither is written a second time here.
 """
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 
@@ -35,15 +35,15 @@ class StageArgs(TypedDict, total=False):
     """Extra environment variables; the runtime contract's variables win over these."""
 
 
-class CategoryArgs(TypedDict):
-    """A classification category."""
+class CategoryArgs(TypedDict, total=False):
+    """A classification category: keywords, examples, or both."""
 
-    name: str
+    name: Required[str]
     """Category name written on the result item."""
     keywords: Sequence[str]
-    """Words or phrases that indicate the category."""
+    """Words or phrases that indicate the category. Default: none."""
     examples: Sequence[str]
-    """Example texts of the category (may be empty)."""
+    """Example texts of the category. Default: none."""
 
 
 class DocumentPipelineArgs(TypedDict, total=False):
@@ -70,7 +70,8 @@ class DocumentPipelineArgs(TypedDict, total=False):
     runs, such as tests and local mode, turn it off)."""
     build_dir: str
     """Where `make build` writes `functions/<stage>.zip` and `layers/<stage>.zip`.
-    Default `dist`."""
+    Default: `dist` in the docpipe checkout holding these components, whatever the
+    program's working directory; a relative path is relative to the program's project."""
     require_artifacts: bool
     """Refuse to build when an archive is missing. Default true (offline runs: false)."""
     architecture: str
@@ -103,7 +104,7 @@ PIPELINE_DEFAULTS: dict[str, Any] = {
     "classify_threshold": env.CLASSIFY_THRESHOLD.default,
     "ocr_language": env.OCR_LANGUAGE.default,
     "require_ocr_runtime": True,
-    "build_dir": DEFAULT_BUILD_DIR,
+    "build_dir": str(DEFAULT_BUILD_DIR),
     "require_artifacts": True,
     "architecture": "arm64",
     "log_retention_days": 14,

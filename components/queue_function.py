@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.validation import Problems, check_range, is_known, merge, plain
+from components.validation import Problems, check_range, coerce, is_known, merge, plain
 from contract.aws import is_aws_managed_sqs_key
 
 TYPE = "docpipe:index:QueueFunction"
@@ -373,7 +373,7 @@ class QueueFunction(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: QueueFunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        settings = validate(name, args)  # before any child registers
+        settings = validate(name, coerce(QueueFunctionArgs, args, "QueueFunction", name))
         super().__init__(TYPE, name, None, opts)
         self._name, self._s = name, settings
         self._tags = settings.get("tags")

@@ -7,7 +7,7 @@ from typing import Any, Required, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.validation import Problems, merge, plain
+from components.validation import Problems, coerce, merge, plain
 
 TYPE = "docpipe:index:ResultsTable"
 ATTRIBUTE = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
@@ -87,7 +87,7 @@ class ResultsTable(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ResultsTableArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        s = validate(name, args)
+        s = validate(name, coerce(ResultsTableArgs, args, "ResultsTable", name))
         super().__init__(TYPE, name, None, opts)
         keys: dict[str, Any] = {"hash_key": s["hash_key"]}
         if s.get("range_key") is not None:

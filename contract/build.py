@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 ARCHITECTURE_FILE = "ARCHITECTURE"
-DEFAULT_BUILD_DIR = "dist"
+# The `dist/` of the docpipe checkout these modules come from, not the working directory: the
+# engine runs the component plugin in the consumer project's directory, where no build is.
+DEFAULT_BUILD_DIR = Path(__file__).resolve().parent.parent / "dist"
 
 
 def function_zip(build_dir: str | Path, stage: str) -> Path:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from stack_helpers import STAGES, stack_run
 
-from mockrun import StackRun
+from mockrun import PROJECT_DIR, StackRun
 
 BUCKET = {
     "dev": "docpipe-dev-123456789012-us-east-1",
@@ -117,9 +117,10 @@ def test_function_runs_with_its_own_log_group_created_first(stack: str, stage: s
     assert function.inputs["role"] == arn(run, f"docpipe-{stage}-role")
     assert function.inputs["layers"] == [arn(run, f"docpipe-{stage}-deps")]
     assert function.inputs.get("reservedConcurrentExecutions") == reserved
-    assert function.inputs["code"].path == f"dist/functions/{stage}.zip"
+    # the checkout's build, whatever the working directory (a consumer project's, for the plugin)
+    assert function.inputs["code"].path == str(PROJECT_DIR / "dist" / "functions" / f"{stage}.zip")
     layer = run.named(f"docpipe-{stage}-deps").inputs
-    assert layer["code"].path == f"dist/layers/{stage}.zip"
+    assert layer["code"].path == str(PROJECT_DIR / "dist" / "layers" / f"{stage}.zip")
     assert layer["layerName"] == f"docpipe-{stage}-{stack}-deps"
     assert layer["compatibleRuntimes"] == ["python3.12"]
     assert layer["compatibleArchitectures"] == ["arm64"]
