@@ -215,10 +215,9 @@ class _Run:
     def collect_urls(self, fetcher: HttpFetcher) -> None:
         source = self.source
 
-        def fetch_listing(url: str) -> bytes:
-            return fetcher.fetch(
-                url, max_bytes=MAX_LISTING_BYTES, allow_http=source.allow_http
-            ).body
+        def fetch_listing(url: str) -> tuple[bytes, str]:
+            response = fetcher.fetch(url, max_bytes=MAX_LISTING_BYTES, allow_http=source.allow_http)
+            return response.body, response.final_url
 
         discovery = discover(source, fetch_listing)
         self.report.found = discovery.found

@@ -37,7 +37,8 @@ MAX_CANDIDATES = 5000  # URLs one run considers: bounds the seen-state look-ups
 _GZIP_MAGIC = b"\x1f\x8b"
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)["']""")
 
-FetchListing = Callable[[str], bytes]
+# url -> (the body, the URL it came from after redirects: the base of its relative links)
+FetchListing = Callable[[str], tuple[bytes, str]]
 
 
 class ListingError(DocumentError):
@@ -60,7 +61,8 @@ def discover(source: Source, fetch_listing: FetchListing) -> Discovery:
         return select(source.urls, source)
     if source.kind == "feed":
         assert source.url is not None
-        return select(feed_links(fetch_listing(source.url), source.url), source)
+        data, base = fetch_listing(source.url)
+        return select(feed_links(data, base), source)
     if source.kind == "sitemap":
         assert source.url is not None
         return _discover_sitemaps(source, source.url, fetch_listing)
@@ -159,7 +161,7 @@ def _discover_sitemaps(source: Source, url: str, fetch_listing: FetchListing) ->
             continue
         visited.add(current)
         try:
-            sitemap = sitemap_locs(fetch_listing(current), current)
+            sitemap = sitemap_locs(*fetch_listing(current))
         except Exception as exc:
             if current == url:
                 raise  # the source's own sitemap: the run has nothing to work with

@@ -178,10 +178,10 @@ def sitemap_source(pattern: str = "*", **settings: object) -> Source:
 
 
 def serve(files: dict[str, bytes]) -> d.FetchListing:
-    def fetch(url: str) -> bytes:
+    def fetch(url: str) -> tuple[bytes, str]:
         if url not in files:
             raise ListingError("404", url)
-        return files[url]
+        return files[url], url
 
     return fetch
 
@@ -280,3 +280,13 @@ def test_feed_discovery_filters_the_feeds_links() -> None:
     discovery = discover(source, serve(files))
     assert discovery.found == len(discovery.candidates) > 0
     assert all("/2009/05/" in url for url in discovery.candidates)
+
+
+def test_relative_links_resolve_against_the_url_after_redirects() -> None:
+    rss = b'<rss version="2.0"><channel><item><link>a.pdf</link></item></channel></rss>'
+    source = Source(name="moved", kind="feed", url="https://old.example/rss.xml")
+
+    def moved(url: str) -> tuple[bytes, str]:
+        return rss, "https://new.example/feeds/rss.xml"
+
+    assert discover(source, moved).candidates == ["https://new.example/feeds/a.pdf"]
