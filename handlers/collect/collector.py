@@ -251,9 +251,7 @@ class _Run:
         if response.not_modified:
             self._unchanged(seen)
             return
-        self._store(
-            seen, response.body, response.etag, response.last_modified, response.declared_type
-        )
+        self._store(seen, response.body, response.declared_type)
 
     # -- s3 -----------------------------------------------------------------------------------
 
@@ -292,9 +290,7 @@ class _Run:
             self._failed(seen, exc, exc.transient)
             return
         modified = format_datetime(obj.last_modified.astimezone(UTC), usegmt=True)
-        self._store(
-            replace(seen, etag=obj.etag, last_modified=modified), body, obj.etag, modified, None
-        )
+        self._store(replace(seen, etag=obj.etag, last_modified=modified), body, None)
 
     # -- shared -------------------------------------------------------------------------------
 
@@ -309,14 +305,9 @@ class _Run:
         self.report.deferred += found - len(chosen)
         return chosen
 
-    def _store(
-        self,
-        seen: Seen,
-        body: bytes,
-        etag: str | None,
-        last_modified: str | None,
-        declared_type: str | None,
-    ) -> None:
+    def _store(self, seen: Seen, body: bytes, declared_type: str | None) -> None:
+        """Store `body` unless it is empty or the bytes last stored; `seen` carries the
+        validators it came with."""
         if not body:
             self._failed(seen, DocumentError("empty document (0 bytes)", seen.url), False)
             return
@@ -329,8 +320,8 @@ class _Run:
             source=self.source.name,
             url=seen.url,
             fetched_at=iso(self.now),
-            etag=etag,
-            last_modified=last_modified,
+            etag=seen.etag,
+            last_modified=seen.last_modified,
             content_hash=digest,
             declared_type=declared_type,
         )
