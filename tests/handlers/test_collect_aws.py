@@ -278,16 +278,17 @@ def test_a_sitemap_index_source_keeps_the_pattern_and_drains_a_backlog(
 def test_document_failures_are_recorded_and_do_not_fail_the_run(
     aws: Aws, site: DocumentSite, collect: Callable[..., Any]
 ) -> None:
+    urls = [
+        site.url("/docs/contract.pdf"),
+        site.url("/docs/missing.pdf"),
+        site.url("/huge"),
+        site.url("/empty"),
+        site.url("/redirect?to=http://169.254.169.254/latest/meta-data/"),
+    ]
     source = {
         "name": "mixed",
         "kind": "http",
-        "urls": [
-            site.url("/docs/contract.pdf"),
-            site.url("/docs/missing.pdf"),
-            site.url("/huge"),
-            site.url("/empty"),
-            site.url("/redirect?to=http://169.254.169.254/latest/meta-data/"),
-        ],
+        "urls": urls,
         "max_bytes": 1_000_000,
         "allow_http": True,
     }
@@ -296,7 +297,7 @@ def test_document_failures_are_recorded_and_do_not_fail_the_run(
     assert [(f.url, f.error, f.transient) for f in report.failed] == [
         (url, error, False)
         for url, error in zip(
-            source["urls"][1:],
+            urls[1:],
             ["HttpStatusError", "TooLargeError", "DocumentError", "UnsafeAddressError"],
             strict=True,
         )
