@@ -8,6 +8,7 @@ import fnmatch
 import json
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
@@ -437,8 +438,46 @@ def test_a_missing_source_bucket_is_a_listing_error(aws: Aws, collect: Callable[
 # --- the adapters and item shapes ------------------------------------------------------------
 
 
-def test_seen_items_round_trip_in_batches_and_never_look_like_pipeline_items(aws: Aws) -> None:
-    store = DynamoSeenStore(aws.table)
+@dataclass
+class Lean:
+    """A bucket and a table on moto, and the clients the adapters are given."""
+
+    bucket: str
+    table: str
+    s3: Any
+    dynamodb: Any
+
+    def items(self) -> list[dict[str, Any]]:
+        return list(self.dynamodb.scan(TableName=self.table)["Items"])
+
+
+@pytest.fixture(name="lean")
+def lean_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Lean]:
+    """Lighter than handler_fixtures' `aws` (no queues, no tracing): the adapter tests."""
+    import boto3
+    from moto import mock_aws
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        session = boto3.session.Session(region_name="us-east-1")
+        lean = Lean(
+            "docpipe-docs", "docpipe-results", session.client("s3"), session.client("dynamodb")
+        )
+        lean.s3.create_bucket(Bucket=lean.bucket)
+        lean.s3.create_bucket(Bucket=PARTNER)
+        lean.dynamodb.create_table(
+            TableName=lean.table,
+            KeySchema=[{"AttributeName": "doc_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "doc_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield lean
+
+
+def test_seen_items_round_trip_in_batches_and_never_look_like_pipeline_items(lean: Lean) -> None:
+    store = DynamoSeenStore(lean.table, lean.dynamodb)
     urls = [f"https://a.example/doc-{n}.pdf" for n in range(150)]  # two BatchGetItem calls
     for n, url in enumerate(urls):
         store.put(
@@ -462,7 +501,7 @@ def test_seen_items_round_trip_in_batches_and_never_look_like_pipeline_items(aws
         last_checked="2026-03-02T08:00:00+00:00",
     )
     assert store.get_many("other", urls[:1])[urls[0]].etag == '"other"'  # per source
-    items = aws.items()
+    items = lean.items()
     assert len(items) == 151
     for item in items:
         doc_id = item["doc_id"]["S"]
@@ -472,8 +511,8 @@ def test_seen_items_round_trip_in_batches_and_never_look_like_pipeline_items(aws
         assert item["item_type"]["S"] == "collect.seen"
 
 
-def test_run_items_and_last_runs(aws: Aws) -> None:
-    store = DynamoSeenStore(aws.table)
+def test_run_items_and_last_runs(lean: Lean) -> None:
+    store = DynamoSeenStore(lean.table, lean.dynamodb)
     report = collector.CollectReport("reports", "feed", "2026-03-02T08:00:00+00:00", found=3, new=2)
     report.failed = [
         collector.Failure(f"https://a.example/{n}", "HTTP 404", "HttpStatusError")
@@ -493,7 +532,7 @@ def test_run_items_and_last_runs(aws: Aws) -> None:
     }
 
 
-def test_metadata_is_ascii_and_within_two_kilobytes(aws: Aws) -> None:
+def test_metadata_is_ascii_and_within_two_kilobytes(lean: Lean) -> None:
     long_url = "https://bücher.example/Jahresbericht " + "ä" * 900 + ".pdf"
     metadata = collector.origin_metadata(
         source="books",
@@ -510,8 +549,10 @@ def test_metadata_is_ascii_and_within_two_kilobytes(aws: Aws) -> None:
     assert metadata[collector.ORIGIN_URL_CUT] == "true"
     assert long_url.startswith(unquote(metadata[collector.ORIGIN_URL]))
     assert unquote(metadata[collector.ORIGIN_ETAG]) == 'W/"ünïcode-etag"'
-    S3ObjectStore(aws.bucket).put("incoming/books/x.pdf", b"%PDF-", "application/pdf", metadata)
-    head = aws.client("s3").head_object(Bucket=aws.bucket, Key="incoming/books/x.pdf")
+    S3ObjectStore(lean.bucket, lean.s3).put(
+        "incoming/books/x.pdf", b"%PDF-", "application/pdf", metadata
+    )
+    head = lean.s3.head_object(Bucket=lean.bucket, Key="incoming/books/x.pdf")
     assert head["Metadata"] == metadata and head["ContentType"] == "application/pdf"
 
 
@@ -525,11 +566,10 @@ def test_object_keys_are_stable_readable_and_bounded() -> None:
     assert len(object_key("incoming/", "r", "https://a.example/" + "n" * 500)) < 120
 
 
-def test_the_bucket_reader_refuses_a_changed_object(aws: Aws) -> None:
-    s3 = aws.client("s3")
-    s3.create_bucket(Bucket=PARTNER)
+def test_the_bucket_reader_refuses_a_changed_object(lean: Lean) -> None:
+    s3 = lean.s3
     s3.put_object(Bucket=PARTNER, Key="docs/a.pdf", Body=b"%PDF- one")
-    reader = S3BucketReader()
+    reader = S3BucketReader(lean.s3)
     (listed,) = reader.list(PARTNER, "docs/", None)
     s3.put_object(Bucket=PARTNER, Key="docs/a.pdf", Body=b"%PDF- two")
     with pytest.raises(collect_aws.BucketError, match="S3 PreconditionFailed") as raised:
