@@ -3,6 +3,7 @@
 Modules, from the configuration to the cloud (docs/collection.md):
   sources    the `docpipe:sources` model, its validation and the scheduler message (stdlib only:
              the stack calls it at preview time)
+  settings   the runtime contract: environment variable names, defaults, the table key prefix
   policy     the IAM statements the collector and each source kind need (pure data)
   addresses  which network addresses a fetch may connect to (SSRF guard)
   sniff      the media type of a document from its first bytes

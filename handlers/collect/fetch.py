@@ -4,10 +4,10 @@ Why stdlib `http.client` (and not urllib3, which Lambda's runtime carries with b
 SSRF guard must connect to the address it checked, with the URL's host name still in the
 Host header, in TLS SNI and in certificate verification. http.client separates the two
 cleanly: a connection object keeps `host` for the request and the TLS handshake while its
-`connect()` (overridden below, a documented extension point) opens the socket to the pinned
-address. Nothing else resolves the name again, so a DNS answer that changes between check
-and connect (DNS rebinding) cannot redirect us. It adds no dependency to the function, and
-its streaming `read(n)` lets the size cap stop a download in the middle.
+`connect()` (overridden below) opens the socket to the pinned address. Nothing resolves the
+name again, so a DNS answer that changes between check and connect (DNS rebinding) cannot
+redirect us. It adds no dependency to the function, and its streaming reads let the size
+cap stop a download in the middle.
 
 Per hop: parse and check the URL (https unless the source allows http; no credentials),
 resolve the host once, refuse it if ANY of its addresses is not public (addresses.py), then
