@@ -139,6 +139,30 @@ SWEEP_MAX_AGE_MINUTES = Variable(
     minimum=1,
     doc="uploads older than this are not looked up (swept already)",
 )
+COLLECT_SOURCES = Variable(
+    "COLLECT_SOURCES",
+    doc="the validated sources (contract/sources.py), compact JSON; Lambda caps a function's "
+    "whole environment at 4 KB",
+)
+COLLECT_TIME_BUDGET_SECONDS = Variable(
+    "COLLECT_TIME_BUDGET_SECONDS",
+    default=600,
+    kind="int",
+    minimum=1,
+    doc="seconds a run may start fetching; the function's timeout is this plus a fetch's "
+    "worst case",
+)
+COLLECT_CONTACT = Variable(
+    "COLLECT_CONTACT",
+    default="",
+    doc="who runs the collector (a URL or mailto:), in its User-Agent",
+)
+COLLECT_ALLOW_LOOPBACK = Variable(
+    "COLLECT_ALLOW_LOOPBACK",
+    default="",
+    doc="`1` lets the collector reach loopback addresses: LOCAL MODE ONLY (its test web "
+    "site on 127.0.0.1); a deployed stack never sets it",
+)
 SWEEP_MAX_PER_RUN = Variable(
     "SWEEP_MAX_PER_RUN", default=100, kind="int", minimum=1, doc="re-enqueues per sweep run"
 )

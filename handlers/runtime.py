@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 RecordHandler = Callable[["SQSRecord"], None]
 Rejecter = Callable[[Source, DocumentError], None]
-Unit = Literal["Count", "Milliseconds", "Percent"]
+Unit = Literal["Count", "Milliseconds", "Percent", "Bytes"]
 
 # The document the record in hand is about, once a stage knows it: a document error then
 # settles that document as rejected instead of retrying the message.
