@@ -124,7 +124,7 @@ def stage_table() -> str:
             ", ".join(f"`{p.path}`" for p in (*stage.reads, *stage.lists)) or "-",
             ", ".join(f"`{p.path}`" for p in stage.writes) or "-",
         ]
-        table = ", ".join(sorted({a for actions in stage.table.values() for a in actions}))
+        table = ", ".join(sorted({a for grant in stage.table.values() for a in grant.actions}))
         lines.append(
             f"| {stage.name} | `{stage.handler}` | {stage.fed_by} | {areas[0]} | {areas[1]} "
             f"| {stage.next or '-'} | {table or '-'} | {_cell(stage.description)} |"

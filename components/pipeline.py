@@ -14,16 +14,26 @@ import pulumi
 import pulumi_aws as aws
 
 from components import stage_wiring
+from components.collection import source_grants
 from components.document_store import DocumentStore
 from components.pipeline_args import CategoryArgs, DocumentPipelineArgs, StageArgs
-from components.pipeline_checks import OCR, SWEEP, archive_paths, stage_settings, validate
+from components.pipeline_checks import (
+    COLLECT,
+    OCR,
+    SWEEP,
+    archive_paths,
+    deployed,
+    stage_settings,
+    validate,
+)
 from components.queue_function import QueueFunction, QueueFunctionArgs
 from components.results_table import ResultsTable
 from components.scheduled_trigger import ScheduledTrigger
 from components.validation import coerce, merge
-from contract import ledger, stages
+from contract import ledger
 from contract.layout import INCOMING
 from contract.messages import schedule_tick
+from contract.sources import collect_message
 from contract.stages import Stage
 
 __all__ = ["CategoryArgs", "DocumentPipeline", "DocumentPipelineArgs", "StageArgs"]
@@ -98,8 +108,8 @@ class DocumentPipeline(pulumi.ComponentResource):
         s = validate(name, coerce(DocumentPipelineArgs, args, "DocumentPipeline", name))
         super().__init__(TYPE, name, None, opts)
         self._name, self._s = name, s
-        self._stage_table = stages.TABLE
-        self._stages = stage_settings(s.get("stages"))
+        self._stage_table = deployed(s)
+        self._stages = stage_settings(s)
         self._resolve_bucket_name()
         self.topic = self._create_topic()
         self.table = self._create_table()
@@ -157,23 +167,42 @@ class DocumentPipeline(pulumi.ComponentResource):
             )
 
     def _create_schedules(self) -> dict[str, ScheduledTrigger]:
-        return {
-            stage.name: self._create_schedule(stage)
-            for stage in self._stage_table
-            if stage.fed_by == "schedule"
-        }
+        """One schedule per scheduled stage; the collect stage one per source."""
+        schedules = {}
+        for stage in self._stage_table:
+            if stage.fed_by != "schedule":
+                continue
+            for name, expression, message, description in self._schedules_of(stage):
+                schedules[name] = self._create_schedule(
+                    stage, name, expression, message, description
+                )
+        return schedules
 
-    def _create_schedule(self, stage: Stage) -> ScheduledTrigger:
+    def _schedules_of(self, stage: Stage) -> list[tuple[str, str, dict[str, Any], str]]:
+        """(name, expression, message, description) of each schedule feeding `stage`."""
+        if stage.name == COLLECT:
+            return [
+                (f"{COLLECT}-{source.name}", source.schedule, collect_message(source.name),
+                 f"Collect documents from {source.name} ({source.kind})")
+                for source in self._s["parsed_sources"]
+            ]  # fmt: skip
+        expression = self._s[SCHEDULE_ARGUMENTS[stage.name]]
+        description = SCHEDULE_DESCRIPTIONS.get(stage.name, stage.description)
+        return [(stage.name, expression, schedule_tick(stage.name), description)]
+
+    def _create_schedule(
+        self, stage: Stage, name: str, expression: str, message: dict[str, Any], description: str
+    ) -> ScheduledTrigger:
         function = self.stages[stage.name]
         return ScheduledTrigger(
-            f"{self._name}-{stage.name}-schedule",
+            f"{self._name}-{name}-schedule",
             _without_none(
                 {
                     "queue_arn": function.queue_arn,
                     "dead_letter_queue_arn": function.dlq_arn,
-                    "schedule_expression": self._s[SCHEDULE_ARGUMENTS[stage.name]],
-                    "message": json.dumps(schedule_tick(stage.name)),
-                    "description": SCHEDULE_DESCRIPTIONS.get(stage.name, stage.description),
+                    "schedule_expression": expression,
+                    "message": json.dumps(message),
+                    "description": description,
                     "tags": self._s.get("tags"),
                 }
             ),
@@ -241,7 +270,10 @@ class DocumentPipeline(pulumi.ComponentResource):
             "architecture": s["architecture"],
             "log_retention_days": s["log_retention_days"],
             "environment": environment,
-            "policy_statements": stage_wiring.grants(stage, self._resources()),
+            "policy_statements": {
+                **stage_wiring.grants(stage, self._resources()),
+                **self._source_grants(stage),
+            },
             "tags": s.get("tags"),
         }
         if self.topic is not None:
@@ -252,6 +284,15 @@ class DocumentPipeline(pulumi.ComponentResource):
             ]
         args.update(self._packaging(stage))
         return _without_none(args)
+
+    def _source_grants(self, stage: Stage) -> dict[str, Any]:
+        """An `s3` source's bucket and prefix, readable by the collect stage only."""
+        if stage.name != COLLECT:
+            return {}
+        grants: dict[str, Any] = {}
+        for source in self._s["parsed_sources"]:
+            grants.update(source_grants(source, self._partition))
+        return grants
 
     def _packaging(self, stage: Stage) -> dict[str, Any]:
         s = self._s

@@ -46,6 +46,39 @@ class CategoryArgs(TypedDict, total=False):
     """Example texts of the category. Default: none."""
 
 
+class SourceArgs(TypedDict, total=False):
+    """A place the collect stage gathers documents from on a schedule (docs/collection.md)."""
+
+    name: Required[str]
+    """1-32 of a-z, 0-9 and inner hyphens; documents land under `incoming/<name>/`."""
+    kind: Required[str]
+    """`http` (a list of document URLs), `feed` (RSS or Atom), `sitemap`, or `s3`."""
+    schedule: str
+    """EventBridge Scheduler expression. Default `rate(1 day)`."""
+    urls: Sequence[str]
+    """http: the documents' URLs."""
+    url: str
+    """feed, sitemap: the feed's or sitemap's URL."""
+    pattern: str
+    """sitemap: a glob the URLs to keep match."""
+    bucket: str
+    """s3: the bucket to copy from."""
+    prefix: str
+    """s3: only keys under this prefix. Default: the whole bucket."""
+    account: str
+    """s3: the bucket owner's account id (checked on every call)."""
+    include: Sequence[str]
+    """Globs a document URL (s3: key) must match one of. Default `["*"]`."""
+    exclude: Sequence[str]
+    """Globs a document URL (s3: key) must match none of. Default: none."""
+    max_bytes: int
+    """Largest document fetched, in bytes (the cap holds while streaming). Default 25 MiB."""
+    max_documents: int
+    """Most documents fetched per run. Default 100."""
+    allow_http: bool
+    """Allow plain http (not https). Default false."""
+
+
 class DocumentPipelineArgs(TypedDict, total=False):
     """Arguments of DocumentPipeline; all optional."""
 
@@ -95,6 +128,10 @@ class DocumentPipelineArgs(TypedDict, total=False):
     sweep_max_age_minutes: int
     """The sweep looks up only uploads younger than this (older ones were swept already),
     which bounds each run's table reads. Default 1440 (a day); above `sweep_min_age_minutes`."""
+    sources: Sequence[SourceArgs]
+    """Where the collect stage gathers documents on a schedule; none: no collect stage."""
+    collect_contact: str
+    """Who runs the collector (a URL or `mailto:`), in its User-Agent. Default: none."""
     tags: Mapping[str, str]
     """Tags for every taggable resource. Default: none."""
 
@@ -113,4 +150,5 @@ PIPELINE_DEFAULTS: dict[str, Any] = {
     "sweep_min_age_minutes": env.SWEEP_MIN_AGE_MINUTES.default,
     "sweep_max_per_run": env.SWEEP_MAX_PER_RUN.default,
     "sweep_max_age_minutes": env.SWEEP_MAX_AGE_MINUTES.default,
+    "collect_contact": env.COLLECT_CONTACT.default,
 }

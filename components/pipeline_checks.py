@@ -3,6 +3,7 @@ registers, and raised as one ValueError naming each argument."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,11 +17,14 @@ from components.validation import Problems, is_known, merge, plain
 from contract import stages
 from contract.build import architecture_file, function_zip, layer_zip
 from contract.categories import category_problems
+from contract.sources import parse_sources, sources_json
 
 OCR = "ocr"
 """The stage the `ocr_*` arguments configure."""
 SWEEP = "sweep"
 """The stage the `sweep_*` arguments configure."""
+COLLECT = "collect"
+"""The stage the `sources` configure: one schedule and its grants per source."""
 # Tesseract takes about 1.7 s per 300-DPI page on one thread (bench/RESULTS.md); 2 s per
 # page leaves room for rasterizing, the text layer check and the uploads.
 SECONDS_PER_PAGE = 2
@@ -31,12 +35,17 @@ def max_pages_for(ocr_timeout: float) -> int:
     return max(1, int(ocr_timeout) // SECONDS_PER_PAGE)
 
 
-def stage_settings(overrides: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """Each stage's defaults overlaid with its overrides (key by key)."""
-    given = overrides or {}
+def deployed(s: Mapping[str, Any]) -> stages.StageTable:
+    """The stages these settings deploy (the collect stage only with sources)."""
+    return stages.TABLE.active(s)
+
+
+def stage_settings(s: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each deployed stage's defaults overlaid with its overrides (key by key)."""
+    given = s.get("stages") or {}
     return {
         stage.name: merge(stage.defaults.as_dict(), given.get(stage.name), {})
-        for stage in stages.TABLE
+        for stage in deployed(s)
     }
 
 
@@ -56,12 +65,64 @@ def validate(name: str, args: DocumentPipelineArgs) -> dict[str, Any]:
     pages = s.get("ocr_max_pages")
     if pages is not None and (isinstance(pages, bool) or not isinstance(pages, int) or pages < 1):
         problems.add("ocr_max_pages", f"must be a positive integer, got {pages!r}")
+    _check_sources(problems, s)
     effective = _check_stages(problems, name, s)
     _check_artifacts(problems, s)
     _check_sweep(problems, s, effective[OCR])
+    if COLLECT in effective:
+        _check_collect_budget(problems, s, effective[COLLECT]["timeout"])
     problems.raise_if_any()
     s["ocr_max_pages"] = _ocr_max_pages(s, effective[OCR]["timeout"])
     return s
+
+
+# One fetch may take 120 s (its total timeout) and its retries: a run stops starting fetches
+# this long before the function's timeout.
+FETCH_WORST_CASE_SECONDS = 180
+MIN_COLLECT_BUDGET_SECONDS = 60
+
+
+def _check_collect_budget(problems: Problems, s: dict[str, Any], timeout: Any) -> None:
+    """The collector's time budget: its timeout less one fetch's worst case."""
+    if not is_known(timeout):
+        s["collect_time_budget"] = pulumi.Output.from_input(timeout).apply(
+            lambda t: int(t) - FETCH_WORST_CASE_SECONDS
+        )
+        return
+    budget = int(timeout) - FETCH_WORST_CASE_SECONDS
+    if budget < MIN_COLLECT_BUDGET_SECONDS:
+        problems.add(
+            f"stages.{COLLECT}.timeout",
+            f"{timeout} s leaves {budget} s of fetching after one fetch's worst case "
+            f"({FETCH_WORST_CASE_SECONDS} s); at least "
+            f"{FETCH_WORST_CASE_SECONDS + MIN_COLLECT_BUDGET_SECONDS} s",
+        )
+    s["collect_time_budget"] = budget
+
+
+# Lambda caps a function's whole environment at 4 KB; the collect function's other variables
+# take a few hundred bytes. https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html
+MAX_SOURCES_JSON_BYTES = 3072
+
+
+def _check_sources(problems: Problems, s: dict[str, Any]) -> None:
+    """The sources, validated as the collector reads them; `sources_json` is what the collect
+    function gets, `parsed_sources` what the schedules and grants are made from."""
+    if not s.get("sources"):
+        return
+    try:
+        parsed = parse_sources(json.dumps([dict(source) for source in s["sources"]]))
+    except ValueError as error:
+        problems.add("sources", str(error))
+        return
+    s["parsed_sources"], s["sources_json"] = parsed, sources_json(parsed)
+    size = len(s["sources_json"].encode())
+    if size > MAX_SOURCES_JSON_BYTES:
+        problems.add(
+            "sources",
+            f"take {size} bytes as the collect function's COLLECT_SOURCES; Lambda allows 4 KB "
+            f"for a function's whole environment: keep sources under {MAX_SOURCES_JSON_BYTES}",
+        )
 
 
 def _ocr_max_pages(s: Mapping[str, Any], timeout: Any) -> Any:
@@ -105,7 +166,7 @@ def _check_stages(problems: Problems, name: str, s: Mapping[str, Any]) -> dict[s
     first child registers, not after the stages created before it. Returns each stage's
     effective settings (the sweep's check needs the ocr queue's)."""
     effective = {}
-    for stage, settings in stage_settings(s.get("stages")).items():
+    for stage, settings in stage_settings(s).items():
         args: dict[str, Any] = {
             **settings,
             "architecture": s["architecture"],
@@ -148,7 +209,7 @@ def _check_artifacts(problems: Problems, s: Mapping[str, Any]) -> None:
         return
     missing = [
         path
-        for stage in stages.TABLE.names
+        for stage in deployed(s).names
         for path in archive_paths(s, stage).values()
         if not Path(path).is_file()
     ]

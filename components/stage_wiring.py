@@ -94,8 +94,18 @@ def grants(stage: Stage, resources: Resources) -> dict[str, iam.PolicyStatementA
         statements[f"archive-{prefix.name}"] = _grant(
             ["s3:PutObject", "s3:PutObjectTagging"], [objects(prefix)]
         )
-    for name, table_actions in stage.table.items():
-        statements[name] = _grant(list(table_actions), [resources.table_arn])
+    for name, table_grant in stage.table.items():
+        statements[name] = _grant(list(table_grant.actions), [resources.table_arn])
+        if table_grant.key_prefix:
+            # only the stage's own items: every key it reads or writes starts so
+            # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+            statements[name]["conditions"] = [
+                {
+                    "test": "ForAllValues:StringLike",
+                    "variable": "dynamodb:LeadingKeys",
+                    "values": [f"{table_grant.key_prefix}*"],
+                }
+            ]
     if stage.next:
         statements["send-next"] = _grant(["sqs:SendMessage"], [resources.queue_arn(stage.next)])
     if stage.reads_queue_metrics:

@@ -14,9 +14,7 @@ from typing import Literal
 from contract import stages
 
 KEY = "doc_id"
-COLLECTOR_KEY_PREFIX = "source#"
-"""The collector keeps its own items (what it saw per source) in the same table, keyed so that
-they never meet a document's (32 hex digits) and stay out of the status index (no status)."""
+COLLECTOR_KEY_PREFIX = stages.COLLECTOR_KEY_PREFIX
 STATUS_INDEX = "by-status"
 """Global secondary index: partition `status`, sort `updated_at`."""
 

@@ -41,6 +41,15 @@ class Defaults:
 
 
 @dataclass(frozen=True)
+class TableGrant:
+    """What a stage may do to the results table."""
+
+    actions: tuple[str, ...]
+    key_prefix: str | None = None
+    """Only on items whose key starts so (IAM's dynamodb:LeadingKeys)."""
+
+
+@dataclass(frozen=True)
 class Stage:
     name: str
     modules: tuple[str, ...]
@@ -61,8 +70,8 @@ class Stage:
     """The stage whose queue this one sends to."""
     archives: tuple[Prefix, ...] = ()
     """Areas it moves uploads into from `incoming/` (copy, then delete that version)."""
-    table: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    """Named grants on the results table: statement id -> DynamoDB actions."""
+    table: Mapping[str, TableGrant] = field(default_factory=dict)
+    """Named grants on the results table: statement id -> actions (and key prefix)."""
     reads_queue_metrics: bool = False
     """It reads CloudWatch's metrics of the queues (the sweep's backlog guard)."""
     settings: Mapping[env.Variable, str | None] = field(default_factory=dict)
@@ -70,6 +79,9 @@ class Stage:
     variable's default, always written so the function's configuration shows it)."""
     nltk_data: bool = False
     """Its layer carries nltk's punkt_tab data (NLTK_DATA points at it)."""
+    needs: str | None = None
+    """The DocumentPipeline argument without which the stage is not deployed (unset or
+    empty: no resources, no cost)."""
     description: str = ""
 
     @property
@@ -166,6 +178,11 @@ class StageTable:
             visit(stage)
         return ordered
 
+    def active(self, settings: Mapping[str, object]) -> StageTable:
+        """The stages a pipeline with these settings deploys (a stage whose `needs` is unset
+        or empty is left out)."""
+        return StageTable(tuple(s for s in self.stages if not s.needs or settings.get(s.needs)))
+
     def inserted(self, stage: Stage, after: str) -> StageTable:
         """A copy with `stage` between `after` and the stage `after` fed."""
         before = self[after]
@@ -175,7 +192,11 @@ class StageTable:
         return StageTable((*rewired[:position], new, *rewired[position:]))
 
 
-LEDGER = {"record-ledger": ("dynamodb:GetItem", "dynamodb:UpdateItem")}
+COLLECTOR_KEY_PREFIX = "source#"
+"""The collector keeps its own items (what it saw per source) in the results table, keyed so
+that they never meet a document's (32 hex digits) and stay out of the status index."""
+
+LEDGER = {"record-ledger": TableGrant(("dynamodb:GetItem", "dynamodb:UpdateItem"))}
 """What a stage of the chain does to the ledger: read a document's status, move it forward."""
 
 
@@ -246,9 +267,9 @@ TABLE = StageTable(
             lists=(INCOMING,),
             next="ocr",
             table={
-                "read-ledger": ("dynamodb:BatchGetItem",),
+                "read-ledger": TableGrant(("dynamodb:BatchGetItem",)),
                 # the `received` item that makes each upload's re-send happen once
-                "record-received": ("dynamodb:PutItem",),
+                "record-received": TableGrant(("dynamodb:PutItem",)),
             },
             reads_queue_metrics=True,
             settings={
@@ -257,6 +278,39 @@ TABLE = StageTable(
                 env.SWEEP_MAX_AGE_MINUTES: "sweep_max_age_minutes",
             },
             description="re-enqueues, once, uploads that have no result yet",
+        ),
+        Stage(
+            name="collect",
+            modules=(
+                "handlers.collect.aws",
+                "handlers.collect",
+                "handlers.collect.addresses",
+                "handlers.collect.collector",
+                "handlers.collect.discover",
+                "handlers.collect.fetch",
+                "handlers.collect.settings",
+                "handlers.collect.sniff",
+            ),
+            requirements=("aws-lambda-powertools", "defusedxml"),
+            # its time budget is the timeout less one fetch's worst case (pipeline_checks);
+            # 300 s, the policy pack's bound, leaves two minutes of fetching a run
+            defaults=Defaults(memory_size=512, timeout=300, batch_size=1, max_concurrency=2),
+            label="col",
+            fed_by="schedule",
+            work="tick",
+            writes=(INCOMING,),
+            table={
+                "collect-state": TableGrant(
+                    ("dynamodb:BatchGetItem", "dynamodb:PutItem"), key_prefix=COLLECTOR_KEY_PREFIX
+                )
+            },
+            settings={
+                env.COLLECT_SOURCES: "sources_json",
+                env.COLLECT_TIME_BUDGET_SECONDS: "collect_time_budget",
+                env.COLLECT_CONTACT: "collect_contact",
+            },
+            needs="sources",
+            description="fetches new or changed documents from the configured sources",
         ),
     )
 )

@@ -67,6 +67,7 @@ def test_the_table_rewires_the_chain(with_relay: stages.StageTable) -> None:
         "summarize",
         "ocr",
         "sweep",
+        "collect",
     ]
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
-from components.collection import bucket_policy_statements, collector_grants, source_grants
+from components.collection import bucket_policy_statements, source_grants
 from contract.sources import Source, parse_sources
 
-TABLE = "arn:aws:dynamodb:eu-west-1:111122223333:table/docpipe-results"
 SOURCES = parse_sources(
     json.dumps(
         [
@@ -28,32 +28,11 @@ SOURCES = parse_sources(
 )
 
 
-def objects(prefix: str) -> str:
-    return f"arn:aws:s3:::docpipe-docs/{prefix}*"
-
-
-def test_the_collectors_grants() -> None:
-    assert collector_grants(SOURCES, objects, TABLE) == {
-        "store-collected": {
-            "actions": ["s3:PutObject"],
-            "resources": [
-                "arn:aws:s3:::docpipe-docs/incoming/reports/*",
-                "arn:aws:s3:::docpipe-docs/incoming/news/*",
-                "arn:aws:s3:::docpipe-docs/incoming/partner/*",
-                "arn:aws:s3:::docpipe-docs/incoming/shared/*",
-            ],
-        },
-        "collect-state": {
-            "actions": ["dynamodb:BatchGetItem", "dynamodb:PutItem"],
-            "resources": [TABLE],
-            "conditions": [
-                {
-                    "test": "ForAllValues:StringLike",
-                    "variable": "dynamodb:LeadingKeys",
-                    "values": ["source#*"],
-                }
-            ],
-        },
+def test_s3_sources_may_list_and_read_exactly_their_bucket_and_prefix() -> None:
+    grants: dict[str, object] = {}
+    for source in SOURCES:
+        grants.update(source_grants(source))
+    assert grants == {
         "list-source-partner": {
             "actions": ["s3:ListBucket"],
             "resources": ["arn:aws:s3:::partner-exports"],
@@ -102,7 +81,16 @@ def test_other_partitions() -> None:
 def test_every_action_and_condition_key_is_one_aws_defines() -> None:
     from policy_sentry.querying.actions import get_action_data
 
-    for name, grant in collector_grants(SOURCES, objects, TABLE).items():
+    from contract import stages
+
+    leading_keys = {"test": "ForAllValues:StringLike", "variable": "dynamodb:LeadingKeys"}
+    grants: dict[str, Any] = {
+        name: {"actions": list(g.actions), "conditions": [leading_keys]}
+        for name, g in stages.TABLE["collect"].table.items()
+    }
+    for source in SOURCES:
+        grants.update(source_grants(source))
+    for name, grant in grants.items():
         for action in grant["actions"]:
             service, operation = action.split(":")
             data = get_action_data(service, operation)[service]

@@ -158,7 +158,8 @@ def test_a_real_deployment_needs_tesseract(monitor: CapturingMonitor) -> None:
     ("args", "message"),
     [
         ({"stages": {"ocrr": {}}},
-         "stages: unknown stages ['ocrr']; expected ['ocr', 'summarize', 'classify', 'sweep']"),
+         "stages: unknown stages ['ocrr']; expected ['ocr', 'summarize', 'classify', 'sweep', "
+         "'collect']"),
         ({"stages": {"ocr": {"batch_size": 11}}},
          "stages.ocr.batch_size: 11 above 10 needs batching_window of at least 1 s"),
         ({"stages": {"sweep": {"timeout": 60, "max_concurrency": 4, "reserved_concurrency": 3}}},

@@ -38,6 +38,7 @@ def test_every_component_is_analyzed(schema: Any) -> None:
         "PolicyStatementArgs",
         "QueueNotificationArgs",
         "QueueProducerArgs",
+        "SourceArgs",
         "StageArgs",
         "TableIndexArgs",
     ]

@@ -22,10 +22,9 @@ from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
     nltk_data_fixture,
 )
 
-from components.collection import collector_grants
 from contract import settings as contract_env
 from contract.messages import DOC_ID_PATTERN
-from contract.sources import Source, collect_message, parse_sources
+from contract.sources import Source, collect_message, parse_sources, sources_json
 from handlers.collect import aws as collect_aws
 from handlers.collect import collector, settings
 from handlers.collect.aws import (
@@ -93,16 +92,44 @@ def url_of(head: dict[str, Any]) -> str:
     return unquote(head["Metadata"][collector.ORIGIN_URL])
 
 
+def stack_grants(aws: Aws, sources: list[Source]) -> list[dict[str, Any]]:
+    """The collect function's role policy as the dev stack writes it for these sources, its
+    bucket and table swapped for the test's: the handler and the IAM cannot drift."""
+    from mockrun import run_program
+
+    run = run_program("dev", {"sources": sources_json(sources)})
+    bucket = run.named("docpipe-store-bucket").inputs["bucket"]
+    table = run.named("docpipe-results-table").state["arn"]
+    policy = run.named("docpipe-collect-role-policy").inputs["policy"]
+    policy = policy.replace(f":::{bucket}", f":::{aws.bucket}").replace(table, table_arn_of(aws))
+    return [
+        {
+            "actions": statement["Action"],
+            "resources": statement["Resource"],
+            "conditions": [
+                {"test": test, "variable": variable, "values": values}
+                for test, keys in statement.get("Condition", {}).items()
+                for variable, values in keys.items()
+            ],
+        }
+        for statement in json.loads(policy)["Statement"]
+    ]
+
+
+def table_arn_of(aws: Aws) -> str:
+    return f"arn:aws:dynamodb:us-east-1:123456789012:table/{aws.table}"
+
+
 def check_calls_within_grants(aws: Aws, sources: list[Source]) -> None:
-    """Every S3 and DynamoDB call the collector made is one policy.collector_grants allows,
-    on its resources, with its conditions (moto enforces neither: IAM in tests is ours)."""
-    table_arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{aws.table}"
-    grants = collector_grants(sources, lambda p: f"arn:aws:s3:::{aws.bucket}/{p}*", table_arn)
+    """Every S3 and DynamoDB call the collector made is one its role policy in the stack
+    allows, on its resources, with its conditions (moto enforces neither: IAM here is ours)."""
+    table_arn = table_arn_of(aws)
+    grants = stack_grants(aws, sources)
     operation_action = {"ListObjectsV2": "s3:ListBucket"}
     assert aws.calls, "the collector made no AWS call"
     for service, operation, params in aws.calls:
         action = operation_action.get(operation, f"{service}:{operation}")
-        matching = [g for g in grants.values() if action in g["actions"]]
+        matching = [g for g in grants if action in g["actions"]]
         assert matching, (action, params)
         if service == "s3":
             bucket = params["Bucket"]
