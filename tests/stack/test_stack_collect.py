@@ -11,7 +11,7 @@ from stack_helpers import run_stack, stack_run
 
 from mockrun import StackRun
 
-SOURCES = [
+SOURCES: list[dict[str, Any]] = [
     {"name": "reports", "kind": "http", "urls": ["https://example.org/a.pdf"]},
     {"name": "news", "kind": "feed", "url": "https://example.org/feed.xml",
      "schedule": "rate(6 hours)"},
