@@ -117,6 +117,8 @@ class DynamoSeenStore:
                 {"url": f.url, "reason": f.reason, "error": f.error}
                 for f in report.failed[:MAX_RUN_FAILURES]
             ],
+            # what this run stored (at most max_documents): the documents it started
+            "stored": [{"key": key, "etag": report.etags.get(key)} for key in report.stored],
         }
         self.client.put_item(TableName=self.table, Item=_attributes(item))
 
@@ -202,14 +204,15 @@ class S3ObjectStore:
         self.bucket = bucket
         self.client = client or runtime.client("s3")
 
-    def put(self, key: str, body: bytes, content_type: str, metadata: Mapping[str, str]) -> None:
-        self.client.put_object(
+    def put(self, key: str, body: bytes, content_type: str, metadata: Mapping[str, str]) -> str:
+        response = self.client.put_object(
             Bucket=self.bucket,
             Key=key,
             Body=body,
             ContentType=content_type,
             Metadata=dict(metadata),
         )
+        return str(response["ETag"]).strip('"')
 
 
 class S3BucketReader:
@@ -309,7 +312,7 @@ def handle_collect_message(body: str, now: datetime | None = None) -> CollectRep
 
 
 def _log(report: CollectReport) -> None:
-    summary = {k: v for k, v in report.to_dict().items() if k not in ("failed", "stored")}
+    summary = {k: v for k, v in report.to_dict().items() if k not in ("failed", "stored", "etags")}
     summary["failures"] = [f"{f.url}: {f.reason}" for f in report.failed[:MAX_RUN_FAILURES]]
     runtime.logger(STAGE).info("collect done", extra=summary)
     for metric, value in (

@@ -109,6 +109,7 @@ class CollectReport:
     bytes: int = 0
     failed: list[Failure] = field(default_factory=list)
     stored: list[str] = field(default_factory=list)
+    etags: dict[str, str] = field(default_factory=dict)  # stored key -> the object's ETag
     listing_error: str | None = None  # the feed, sitemap or bucket could not be read
     listing_transient: bool = False  # ... for a reason a later attempt may not meet
 
@@ -130,7 +131,9 @@ class SeenStore(Protocol):
 class ObjectStore(Protocol):
     def put(
         self, key: str, body: bytes, content_type: str, metadata: Mapping[str, str]
-    ) -> None: ...
+    ) -> str | None:
+        """Store the bytes; the stored object's ETag when the store has one."""
+        ...
 
 
 class HttpFetcher(Protocol):
@@ -325,13 +328,15 @@ class _Run:
             content_hash=digest,
             declared_type=declared_type,
         )
-        self.object_store.put(key, body, sniff_media_type(body), metadata)
+        etag = self.object_store.put(key, body, sniff_media_type(body), metadata)
         if seen.content_hash is None:
             self.report.new += 1
         else:
             self.report.changed += 1
         self.report.bytes += len(body)
         self.report.stored.append(key)
+        if etag:
+            self.report.etags[key] = etag
         now = iso(self.now)
         self.seen_store.put(
             self.source.name,

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from collect_site import SAMPLE_NAMES, SAMPLES, DocumentSite
 from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
     Aws,
     aws_fixture,
@@ -40,6 +39,7 @@ from handlers.collect.aws import (
 )
 from handlers.collect.collector import Seen, object_key
 from handlers.collect.fetch import Fetcher
+from local.site import SAMPLE_NAMES, SAMPLES, DocumentSite
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 PARTNER = "partner-exports"

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from collect_site import SAMPLE_NAMES, SAMPLES, DocumentSite
 
 from contract.sources import Source
 from handlers.collect.collector import (
@@ -19,6 +18,7 @@ from handlers.collect.collector import (
     collect_source,
 )
 from handlers.collect.fetch import Fetcher
+from local.site import SAMPLE_NAMES, SAMPLES, DocumentSite
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 

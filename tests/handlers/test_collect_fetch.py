@@ -1,4 +1,4 @@
-"""The fetcher against a real web server on 127.0.0.1 (tests/handlers/collect_site.py)."""
+"""The fetcher against a real web server on 127.0.0.1 (local/site.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from collect_site import HUGE_BYTES, SAMPLES, DocumentSite, etag_of
 
 from contract import settings as contract_env
 from handlers.collect import settings
@@ -26,6 +25,7 @@ from handlers.collect.fetch import (
     retry_after_seconds,
 )
 from handlers.collect.sniff import sniff_media_type
+from local.site import HUGE_BYTES, SAMPLES, DocumentSite, etag_of
 
 MiB = 1024 * 1024
 

@@ -1,4 +1,5 @@
-"""A small document web site on 127.0.0.1 for the collector's tests (and local mode).
+"""A small document web site on 127.0.0.1: what `docpipe local run --collect` collects from,
+and what the collector's tests fetch.
 
 It serves the sample documents (samples/) with ETag and Last-Modified and answers conditional
 requests with 304; an RSS 2.0 feed, an Atom feed and a sitemap index linking to them; and the
@@ -31,7 +32,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SAMPLE_NAMES = ("contract.pdf", "invoice.jpg", "letter.png", "report.tiff")
 HUGE_BYTES = 64 * 1024 * 1024
 BASE_TIME = dt.datetime(2026, 1, 5, 9, 30, tzinfo=dt.UTC)

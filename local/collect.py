@@ -1,0 +1,86 @@
+"""`docpipe local run --collect`: documents gathered by the collect stage from a web site on
+127.0.0.1, then processed like uploads.
+
+Local mode (and only it) lets the collector reach loopback (COLLECT_ALLOW_LOOPBACK on its
+workers); the sources allow plain http because the site has no certificate.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from contract import settings as env
+from contract.ledger import KEY
+from contract.messages import doc_id_for
+from contract.stages import COLLECTOR_KEY_PREFIX
+from local.run import Upload
+from local.session import LocalSession
+from local.site import SAMPLE_NAMES, DocumentSite
+
+LOCAL_ENVIRONMENT = {env.COLLECT_ALLOW_LOOPBACK.name: "1"}
+
+
+def site_sources(site: DocumentSite) -> list[dict[str, Any]]:
+    """A list of documents, an RSS feed and a sitemap index on the site."""
+    return [
+        {
+            "name": "site-docs",
+            "kind": "http",
+            "urls": [site.url(f"/docs/{name}") for name in SAMPLE_NAMES],
+            "allow_http": True,
+        },
+        {"name": "site-feed", "kind": "feed", "url": site.url("/feed.xml"), "allow_http": True},
+        {
+            "name": "site-map",
+            "kind": "sitemap",
+            "url": site.url("/sitemap-index.xml"),
+            "pattern": "*/docs/*",
+            "allow_http": True,
+        },
+    ]
+
+
+def collect(session: LocalSession, sources: list[str], timeout_s: float) -> list[Upload]:
+    """Run every source once (a schedule tick) and return the documents the runs stored."""
+    assert session.runtime is not None, "the runtime runs the collect function"
+    before = last_runs(session, sources)
+    session.runtime.ticker.tick()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        runs = last_runs(session, sources)
+        done = [name for name in sources if runs.get(name) and runs[name] != before.get(name)]
+        if len(done) == len(sources):
+            return _uploads(session, runs)
+        if time.monotonic() >= deadline:
+            missing = sorted(set(sources) - set(done))
+            raise TimeoutError(f"sources {missing} did not finish a run in {timeout_s:.0f} s")
+        time.sleep(0.5)
+
+
+def last_runs(session: LocalSession, sources: list[str]) -> dict[str, dict[str, Any]]:
+    """Each source's run item (what the collector records after every run)."""
+    table = session.outputs["table_name"]
+    keys = [{KEY: {"S": f"{COLLECTOR_KEY_PREFIX}{name}"}} for name in sources]
+    response = session.client("dynamodb").batch_get_item(
+        RequestItems={table: {"Keys": keys, "ConsistentRead": True}}
+    )
+    items = response.get("Responses", {}).get(table, [])
+    return {item["source"]["S"]: item for item in items}
+
+
+def _uploads(session: LocalSession, runs: dict[str, dict[str, Any]]) -> list[Upload]:
+    bucket = session.outputs["bucket_name"]
+    uploads = []
+    for name, item in sorted(runs.items()):
+        for stored in item.get("stored", {}).get("L", []):
+            key, etag = stored["M"]["key"]["S"], stored["M"]["etag"]["S"]
+            label = f"{name}: {key.rsplit('/', 1)[-1]}"
+            uploads.append(Upload(label, key, etag, None, doc_id_for(bucket, key, etag)))
+    return uploads
+
+
+def sources_override(site: DocumentSite) -> dict[str, str]:
+    """The stack config that deploys the collect stage with the site's sources."""
+    return {"sources": json.dumps(site_sources(site))}
