@@ -16,7 +16,7 @@ from typing import Any, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components import iam, queue_function
+from components import iam, ocr_layer, queue_function
 from components.document_store import DocumentStore
 from components.queue_function import QueueFunction, QueueFunctionArgs
 from components.results_table import ResultsTable
@@ -111,18 +111,18 @@ class DocumentPipelineArgs(TypedDict, total=False):
     classify_threshold: float
     """Confidence below which a document is `unclassified`. Default 0.3."""
     ocr_language: str
-    """Tesseract language. Default `eng`."""
+    """Tesseract language(s), e.g. `eng+deu`; `make build OCR_LANGUAGE=...` puts their
+    traineddata in the OCR layer. Default `eng`."""
     ocr_max_pages: int
     """Longest document the OCR function accepts, in pages. Default: the ocr timeout / 2 s
     per page (90 with the default 180 s): tesseract needs about 1.7 s per page, and a longer
     document would time out on every try instead of failing with a typed error."""
     ocr_layer_arn: pulumi.Input[str]
-    """Layer version ARN supplying tesseract to the zip-packaged OCR function."""
+    """Override: a layer version ARN bringing a `tesseract` binary, run through pytesseract.
+    Default: none, tesseract runs in process from the OCR function's own layer."""
     ocr_image_uri: pulumi.Input[str]
-    """Container image (with tesseract and the handlers) for the OCR function instead."""
-    require_ocr_runtime: bool
-    """Refuse to build without `ocr_layer_arn` or `ocr_image_uri`. Default true (offline
-    runs, such as tests and local mode, turn it off)."""
+    """Override: a container image (a `tesseract` binary plus the handlers) for the OCR
+    function. Default: none."""
     build_dir: str
     """Where `make build` writes `functions/<stage>.zip` and `layers/<stage>.zip`.
     Default `dist`."""
@@ -157,7 +157,6 @@ PIPELINE_DEFAULTS: dict[str, Any] = {
     "categories": DEFAULT_CATEGORIES,
     "classify_threshold": 0.3,
     "ocr_language": "eng",
-    "require_ocr_runtime": True,
     "build_dir": "dist",
     "require_artifacts": True,
     "architecture": "arm64",
@@ -197,6 +196,7 @@ def validate(name: str, args: DocumentPipelineArgs) -> dict[str, Any]:
     if not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
         problems.add("classify_threshold", f"must be between 0 and 1, got {threshold!r}")
     _check_ocr_runtime(problems, s)
+    ocr_layer.check_language(problems, s)
     pages = s.get("ocr_max_pages")
     if pages is not None and (isinstance(pages, bool) or not isinstance(pages, int) or pages < 1):
         problems.add("ocr_max_pages", f"must be a positive integer, got {pages!r}")
@@ -271,13 +271,6 @@ def _check_ocr_runtime(problems: Problems, s: Mapping[str, Any]) -> None:
     layer, image = s.get("ocr_layer_arn"), s.get("ocr_image_uri")
     if layer is not None and image is not None:
         problems.add("ocr_layer_arn", "ocr_layer_arn and ocr_image_uri exclude each other")
-    if s["require_ocr_runtime"] and layer is None and image is None:
-        problems.add(
-            "ocr_layer_arn",
-            "the OCR function needs tesseract: set ocr_layer_arn (stack config "
-            "docpipe:ocrLayerArn, a layer version ARN) or ocr_image_uri (docpipe:ocrImageUri, "
-            "a container image URI)",
-        )
 
 
 def archive_paths(s: Mapping[str, Any], stage: str) -> dict[str, str]:
@@ -303,6 +296,7 @@ def _check_artifacts(problems: Problems, s: Mapping[str, Any]) -> None:
         problems.add("build_dir", f"missing {missing}: run `make build` first")
         return
     _check_built_architecture(problems, s)
+    ocr_layer.check_built_layers(problems, s)
 
 
 def _check_built_architecture(problems: Problems, s: Mapping[str, Any]) -> None:
@@ -547,6 +541,8 @@ class DocumentPipeline(pulumi.ComponentResource):
                 OCR_MAX_PAGES=self._ocr_max_pages(),
                 OMP_THREAD_LIMIT="1",  # tesseract is 5-7x faster single-threaded on Lambda
             )
+            memory = self._stages["ocr"]["memory_size"]
+            env.update(ocr_layer.environment(s, memory, env["OCR_MAX_PAGES"]))
         if stage == "summarize":
             env.update(SUMMARY_MAX_SENTENCES="5", SUMMARY_MAX_CHARS="1200")
         if stage == "classify":
