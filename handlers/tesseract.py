@@ -105,8 +105,9 @@ def _api(language: str, tessdata: str) -> Any:
         present = sorted(p.stem for p in folder.glob("*.traineddata")) if folder.is_dir() else []
         raise TesseractSetupError(
             f"no traineddata for {'+'.join(missing)} in {folder} ({TESSDATA_ENV}); it holds "
-            f"{', '.join(present) or 'none'}: build the OCR layer with the stack's ocrLanguage "
-            "(`python -m packager --ocr-language ...`)"
+            f"{', '.join(present) or 'none'}. On Lambda, build the OCR layer with the stack's "
+            "ocrLanguage (`make build OCR_LANGUAGE=...`); elsewhere install the language's "
+            f"tessdata package (`pip install tessdata.fast_{missing[0]}`) or set {TESSDATA_ENV}"
         )
     return PyTessBaseAPI(path=f"{folder}{os.sep}", lang=language)
 

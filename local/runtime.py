@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote_plus
 
+from handlers.config import TESSDATA_ENV, installed_tessdata
 from local.emulator import REGION, Credentials, Emulator, assume_role_credentials
 from local.topology import FunctionSpec, MappingSpec, ScheduleSpec, Topology
 
@@ -536,6 +537,9 @@ class ScheduleTicker:
 @dataclass
 class RuntimeOptions:
     nltk_data: Path | None = None
+    # The OCR models for the in-process engine: on Lambda its layer's /opt/python/tessdata,
+    # here the tessdata packages installed into the venv.
+    tessdata: Path = field(default_factory=installed_tessdata)
     log_dir: Path = PROJECT_DIR / ".docpipe" / "logs"
     local_concurrency: int = DEFAULT_LOCAL_CONCURRENCY
     schedule_interval_s: float = 60.0
@@ -606,6 +610,8 @@ class LambdaRuntime:
         env.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
         if self.options.nltk_data and "NLTK_DATA" in env:
             env["NLTK_DATA"] = str(self.options.nltk_data)  # /opt/python/... exists only on AWS
+        if TESSDATA_ENV in spec.environment:
+            env[TESSDATA_ENV] = str(self.options.tessdata)
         return env
 
     def concurrency_for(self, mapping: MappingSpec) -> int:
