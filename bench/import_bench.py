@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 TIMER = "import time; t = time.perf_counter()\n{code}\nprint(time.perf_counter() - t)"
 FIRST_CALL = {
-    "ocr": "import handlers.ocr, handlers.ocr_engine, PIL.Image, pypdfium2, pytesseract",
+    "ocr": "import handlers.ocr, handlers.ocr_engine, PIL.Image, pypdfium2, tesserocr",
     "summarize": "import handlers.summarize; from handlers.summarizer import _punkt, stop_words; "
     "_punkt(); stop_words()",
     "classify": "import json, handlers.classify; from handlers.classifier import classifier_for; "

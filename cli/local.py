@@ -62,7 +62,11 @@ def _add_session_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _register_run(commands: Any) -> None:
-    run = commands.add_parser("run", help="deploy, process documents, report, tear down")
+    run = commands.add_parser(
+        "run",
+        help="deploy, process documents, report, tear down; exit 1 unless every document "
+        "is done or rejected",
+    )
     run.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or directories")
     _add_session_options(run)
     run.add_argument("--json", action="store_true", help="print one JSON object")
@@ -129,7 +133,7 @@ def run_local(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         _print_report(report)
-    return 0 if report.lost == 0 else 1
+    return 0 if report.answered else 1
 
 
 class ProgressDisplay:

@@ -12,7 +12,9 @@ import sys
 from collections.abc import Sequence
 
 # Modules under cli/ that provide sub-commands, in the order `docpipe --help` lists them.
-COMMAND_MODULES = ("preview", "check", "local", "status", "results", "graph", "cost", "docs")
+COMMAND_MODULES = (
+    "preview", "check", "local", "status", "results", "smoke", "graph", "cost", "docs",
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -89,18 +89,18 @@ class DocumentPipelineArgs(TypedDict, total=False):
     classify_threshold: float
     """Confidence below which a document is `unclassified`. Default 0.3."""
     ocr_language: str
-    """Tesseract language. Default `eng`."""
+    """Tesseract language(s), e.g. `eng+deu`; the OCR layer must be built with them (`make
+    build OCR_LANGUAGE=eng+deu`). Default `eng`."""
     ocr_max_pages: int
     """Longest document the OCR function accepts, in pages. Default: the ocr timeout / 2 s
     per page (90 with the default 180 s): tesseract needs about 1.7 s per page, and a longer
     document would time out on every try instead of failing with a typed error."""
     ocr_layer_arn: pulumi.Input[str]
-    """Layer version ARN supplying tesseract to the zip-packaged OCR function."""
+    """Override: a layer version ARN bringing your own `tesseract` binary (run through
+    pytesseract). Default: tesseract in process, from the OCR function's own layer."""
     ocr_image_uri: pulumi.Input[str]
-    """Container image (with tesseract and the handlers) for the OCR function instead."""
-    require_ocr_runtime: bool
-    """Refuse to build without `ocr_layer_arn` or `ocr_image_uri`. Default true (offline
-    runs, such as tests and local mode, turn it off)."""
+    """Override: a container image (a `tesseract` binary and the handlers) for the OCR
+    function instead of its zip and layer. Default: the zip."""
     build_dir: str
     """Where `make build` writes `functions/<stage>.zip` and `layers/<stage>.zip`.
     Default: `dist` in the docpipe checkout holding these components, whatever the
@@ -140,7 +140,6 @@ PIPELINE_DEFAULTS: dict[str, Any] = {
     "categories": env.CLASSIFY_CATEGORIES.default,
     "classify_threshold": env.CLASSIFY_THRESHOLD.default,
     "ocr_language": env.OCR_LANGUAGE.default,
-    "require_ocr_runtime": True,
     "build_dir": str(DEFAULT_BUILD_DIR),
     "require_artifacts": True,
     "architecture": "arm64",

@@ -11,7 +11,7 @@ from typing import Any
 
 import pulumi
 
-from components import queue_function
+from components import ocr_layer, queue_function
 from components.pipeline_args import PIPELINE_DEFAULTS, DocumentPipelineArgs
 from components.validation import Problems, is_known, merge, plain
 from contract import stages
@@ -62,6 +62,7 @@ def validate(name: str, args: DocumentPipelineArgs) -> dict[str, Any]:
     if not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
         problems.add("classify_threshold", f"must be between 0 and 1, got {threshold!r}")
     _check_ocr_runtime(problems, s)
+    ocr_layer.check_language(problems, s)
     pages = s.get("ocr_max_pages")
     if pages is not None and (isinstance(pages, bool) or not isinstance(pages, int) or pages < 1):
         problems.add("ocr_max_pages", f"must be a positive integer, got {pages!r}")
@@ -73,6 +74,7 @@ def validate(name: str, args: DocumentPipelineArgs) -> dict[str, Any]:
         _check_collect_budget(problems, s, effective[COLLECT]["timeout"])
     problems.raise_if_any()
     s["ocr_max_pages"] = _ocr_max_pages(s, effective[OCR]["timeout"])
+    s.update(ocr_layer.settings(s, effective[OCR]["memory_size"], s["ocr_max_pages"]))
     return s
 
 
@@ -185,13 +187,6 @@ def _check_ocr_runtime(problems: Problems, s: Mapping[str, Any]) -> None:
     layer, image = s.get("ocr_layer_arn"), s.get("ocr_image_uri")
     if layer is not None and image is not None:
         problems.add("ocr_layer_arn", "ocr_layer_arn and ocr_image_uri exclude each other")
-    if s["require_ocr_runtime"] and layer is None and image is None:
-        problems.add(
-            "ocr_layer_arn",
-            "the OCR function needs tesseract: set ocr_layer_arn (stack config "
-            "docpipe:ocrLayerArn, a layer version ARN) or ocr_image_uri (docpipe:ocrImageUri, "
-            "a container image URI)",
-        )
 
 
 def archive_paths(s: Mapping[str, Any], stage: str) -> dict[str, str]:
@@ -217,6 +212,7 @@ def _check_artifacts(problems: Problems, s: Mapping[str, Any]) -> None:
         problems.add("build_dir", f"missing {missing}: run `make build` first")
         return
     _check_built_architecture(problems, s)
+    ocr_layer.check_built_layers(problems, s)
 
 
 def _check_built_architecture(problems: Problems, s: Mapping[str, Any]) -> None:

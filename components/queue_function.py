@@ -14,10 +14,11 @@ import pulumi_aws as aws
 from components import iam
 from components.validation import Problems, check_range, coerce, is_known, merge, plain
 from contract.aws import is_aws_managed_sqs_key
+from contract.build import LAMBDA_RUNTIME
 
 TYPE = "docpipe:index:QueueFunction"
 
-DEFAULT_RUNTIME = "python3.12"
+DEFAULT_RUNTIME = LAMBDA_RUNTIME
 SUPPORTED_RUNTIMES = ("python3.12", "python3.13", "python3.14")
 DEFAULT_ARCHITECTURE = "arm64"
 DEFAULT_MEMORY_MB = 256

@@ -85,7 +85,6 @@ def pipeline_args(config: pulumi.Config | None = None) -> DocumentPipelineArgs:
     config = config or pulumi.Config("docpipe")
     args: dict[str, Any] = {
         "stages": stages(config),
-        "require_ocr_runtime": not offline(),
         "require_artifacts": not offline(),
         "tags": {"project": "docpipe", "stack": pulumi.get_stack()},
     }

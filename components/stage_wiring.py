@@ -57,8 +57,12 @@ def environment(
     if stage.next:
         values[env.NEXT_QUEUE_URL] = resources.queue_url(stage.next)
     for variable, argument in stage.settings.items():
-        values[variable] = variable.default if argument is None else settings[argument]
-    return {variable.name: encoded(variable, values[variable]) for variable in stage.variables}
+        values[variable] = variable.default if argument is None else settings.get(argument)
+    return {
+        variable.name: encoded(variable, values[variable])
+        for variable in stage.variables
+        if values[variable] is not None
+    }
 
 
 def _grant(actions: list[str], resources: list[Any]) -> iam.PolicyStatementArgs:

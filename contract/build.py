@@ -10,6 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 ARCHITECTURE_FILE = "ARCHITECTURE"
+PYTHON_VERSION_FILE = "PYTHON_VERSION"  # the Python the layers' wheels are for
+OCR_LANGUAGES_FILE = "TESSERACT_LANGUAGES"  # the languages the OCR layer holds (eng+deu)
+LAMBDA_RUNTIME = "python3.12"
+"""Every function's runtime unless told otherwise; the layers are built for its Python."""
 # The `dist/` of the docpipe checkout these modules come from, not the working directory: the
 # engine runs the component plugin in the consumer project's directory, where no build is.
 DEFAULT_BUILD_DIR = Path(__file__).resolve().parent.parent / "dist"

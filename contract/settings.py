@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from contract import ocr
 from contract.categories import DEFAULT_CATEGORIES
 
 Kind = Literal["str", "int", "float", "json"]
@@ -92,6 +93,32 @@ OCR_MAX_PAGES = Variable(
     kind="int",
     minimum=1,
     doc="longest document accepted, in pages",
+)
+OCR_ENGINE = Variable(
+    "OCR_ENGINE",
+    default=ocr.DEFAULT_ENGINE,
+    doc="`tesserocr` (in process, from the function's layer) or `pytesseract` (a tesseract "
+    "binary the user brings)",
+)
+TESSDATA_PREFIX = Variable(
+    "TESSDATA_PREFIX",
+    default="",
+    doc="tesseract's folder of `<lang>.traineddata` (with tesserocr: the layer's); unset, "
+    "the tessdata packages' folder in this environment",
+)
+OCR_MAX_PAGE_PIXELS = Variable(
+    "OCR_MAX_PAGE_PIXELS",
+    default=ocr.page_pixel_budget(ocr.DEFAULT_MEMORY_MB),
+    kind="int",
+    minimum=1,
+    doc="largest page image OCR'd, from the function's memory (contract/ocr.py)",
+)
+OCR_MAX_DOCUMENT_PIXELS = Variable(
+    "OCR_MAX_DOCUMENT_PIXELS",
+    default=ocr.document_pixel_budget(OCR_MAX_PAGES.default),
+    kind="int",
+    minimum=1,
+    doc="pixels OCR'd per document: the page limit's worth of A4 pages at 300 DPI",
 )
 OMP_THREAD_LIMIT = Variable(
     "OMP_THREAD_LIMIT",

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from contract import ocr
 from contract import settings as env
 from contract.layout import INCOMING, PROCESSED, REJECTED, SUMMARIES, TEXT, Prefix
 
@@ -75,10 +76,13 @@ class Stage:
     reads_queue_metrics: bool = False
     """It reads CloudWatch's metrics of the queues (the sweep's backlog guard)."""
     settings: Mapping[env.Variable, str | None] = field(default_factory=dict)
-    """Its own environment: variable -> the DocumentPipeline argument that sets it (None: the
-    variable's default, always written so the function's configuration shows it)."""
+    """Its own environment: variable -> the pipeline setting that gives its value (None: the
+    variable's default, always written so the function's configuration shows it; a setting
+    whose value is None leaves the variable out)."""
     nltk_data: bool = False
     """Its layer carries nltk's punkt_tab data (NLTK_DATA points at it)."""
+    tessdata: bool = False
+    """Its layer carries tesseract's traineddata for the stack's OCR languages."""
     needs: str | None = None
     """The DocumentPipeline argument without which the stage is not deployed (unset or
     empty: no resources, no cost)."""
@@ -204,9 +208,15 @@ TABLE = StageTable(
     (
         Stage(
             name="ocr",
-            modules=("handlers.ocr", "handlers.ocr_engine"),
-            requirements=("aws-lambda-powertools", "pytesseract", "pypdfium2", "pillow"),
-            defaults=Defaults(memory_size=2048, timeout=180, batch_size=1),
+            modules=("handlers.ocr", "handlers.ocr_engine", "handlers.tesseract"),
+            requirements=(
+                "aws-lambda-powertools",
+                "tesserocr",
+                "pytesseract",
+                "pypdfium2",
+                "pillow",
+            ),
+            defaults=Defaults(memory_size=ocr.DEFAULT_MEMORY_MB, timeout=180, batch_size=1),
             label="ocr",
             fed_by="uploads",
             work="page",
@@ -219,8 +229,13 @@ TABLE = StageTable(
                 env.OCR_LANGUAGE: "ocr_language",
                 env.OCR_MAX_BYTES: None,
                 env.OCR_MAX_PAGES: "ocr_max_pages",
-                env.OMP_THREAD_LIMIT: None,
+                env.OCR_ENGINE: "ocr_engine",
+                env.TESSDATA_PREFIX: "tessdata_prefix",
+                env.OCR_MAX_PAGE_PIXELS: "ocr_max_page_pixels",
+                env.OCR_MAX_DOCUMENT_PIXELS: "ocr_max_document_pixels",
+                env.OMP_THREAD_LIMIT: "omp_thread_limit",
             },
+            tessdata=True,
             description="text from each upload: tesseract for scans, the text layer of PDFs",
         ),
         Stage(

@@ -1,18 +1,25 @@
 """Text from document bytes: tesseract for images, the text layer or tesseract for PDFs.
 
-Pure: bytes in, `OcrResult` out, no AWS. PIL, pypdfium2 and pytesseract are imported on
-first use so that importing this module (and the ocr handler) stays cheap.
+Pure: bytes in, `OcrResult` out, no AWS. PIL, pypdfium2 and the OCR engine (handlers.tesseract:
+tesserocr in process, or the tesseract binary) load on first use so that importing this module
+(and the ocr handler) stays cheap.
+
+Pixel budgets (OcrLimits, set by the stack from the function's memory and page limit) keep a
+small hostile file from exhausting the function: a PDF page larger than the page budget is
+rendered at a lower resolution, an image page larger than it is refused (decoding it to scale
+it down would already cost the memory the budget protects), and a document whose pages add up
+to more than the document budget is refused before any page is OCR'd.
 """
 
 from __future__ import annotations
 
 import io
-import os
+import math
 import re
-import tempfile
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contract import settings as env
 from contract.errors import (
@@ -24,10 +31,16 @@ from contract.errors import (
     UnsupportedTypeError,
 )
 from handlers.config import OcrLimits
+from handlers.tesseract import Engine, PageText, engine, pages_from_tsv
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+__all__ = ["OcrResult", "PageText", "detect_type", "extract_text", "pages_from_tsv"]
 
 RENDER_DPI = 300
-# A page wider or taller than this many pixels at 300 DPI (about 1.7 m) is rendered smaller:
-# tesseract gains nothing from it and the bitmap could exhaust the function's memory.
+# A page wider or taller than this many pixels is rendered smaller whatever the budget:
+# tesseract keeps coordinates in 16 bits and gains nothing from more.
 MAX_RENDER_SIDE_PX = 20_000
 # A PDF page whose text layer holds fewer letters and digits than this is treated as a scan
 # (a lone page number or a stray header is not the page's text).
@@ -44,14 +57,6 @@ _SIGNATURES = (
     (b"MM\x00*", "tiff"),
     (b"%PDF-", "pdf"),
 )
-
-
-@dataclass(frozen=True)
-class PageText:
-    text: str
-    method: str  # "text-layer" or "ocr"
-    words: int
-    confidence_sum: float  # sum of word confidences in [0, 1]; 0 for text-layer pages
 
 
 @dataclass(frozen=True)
@@ -103,12 +108,11 @@ def extract_text(data: bytes, source: str, limits: OcrLimits | None = None) -> O
             f"{len(data)} bytes exceeds the {limits.max_bytes} limit", source
         )
     kind = detect_type(data, source)
-    # tesseract's OpenMP threads fight each other on Lambda's 1-2 vCPUs: 5-7x slower.
-    os.environ.setdefault(env.OMP_THREAD_LIMIT.name, str(env.OMP_THREAD_LIMIT.default))
+    reader = engine(limits.engine, limits.language)
     pages = (
-        _pdf_pages(data, source, limits)
+        _pdf_pages(data, source, limits, reader)
         if kind == "pdf"
-        else _image_pages(data, kind, source, limits)
+        else _image_pages(data, kind, source, limits, reader)
     )
     return _combine(pages, kind)
 
@@ -129,86 +133,101 @@ def _combine(pages: list[PageText], kind: str) -> OcrResult:
     )
 
 
+def _check_document_pixels(pixels: int, source: str, limits: OcrLimits) -> None:
+    if pixels > limits.max_document_pixels:
+        raise DocumentTooLargeError(
+            f"its pages add up to {_megapixels(pixels)} megapixels, above this function's "
+            f"document budget of {_megapixels(limits.max_document_pixels)} "
+            f"({env.OCR_MAX_DOCUMENT_PIXELS.name}={limits.max_document_pixels}, "
+            "the work its timeout allows)",
+            source,
+        )
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:.1f}"
+
+
 # --- images ------------------------------------------------------------------------------
 
 
-def _image_pages(data: bytes, kind: str, source: str, limits: OcrLimits) -> list[PageText]:
-    frames = _validate_image(data, kind, source, limits)
-    with tempfile.TemporaryDirectory(prefix="docpipe-ocr-") as tmp:
-        path = Path(tmp) / f"input.{kind}"
-        path.write_bytes(data)
-        # tesseract reads every page of a multi-page TIFF itself: one process, one model load.
-        pages = _tesseract(path, limits.language)
-    if len(pages) != frames:
-        raise CorruptImageError(f"tesseract read {len(pages)} of {frames} pages", source)
+def _image_pages(
+    data: bytes, kind: str, source: str, limits: OcrLimits, reader: Engine
+) -> list[PageText]:
+    from PIL import Image
+
+    # PIL refuses to open an image above twice MAX_IMAGE_PIXELS and warns above it: as an
+    # error, the warning stops anything above the page budget before a pixel is decoded.
+    Image.MAX_IMAGE_PIXELS = limits.max_page_pixels
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with _open_image(data, kind, source, limits) as image:
+            count = _check_frames(image, kind, source, limits)
+            pages = reader.read_image_file(data, kind, _decoded(image, count, kind, source))
+    if len(pages) != count:
+        raise CorruptImageError(f"tesseract read {len(pages)} of {count} pages", source)
     return pages
 
 
-def _validate_image(data: bytes, kind: str, source: str, limits: OcrLimits) -> int:
-    """Decode every frame once: a truncated file fails here with a clear message."""
+def _open_image(data: bytes, kind: str, source: str, limits: OcrLimits) -> Image.Image:
     from PIL import Image
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            frames = int(getattr(image, "n_frames", 1))
-            if frames > limits.max_pages:
-                raise DocumentTooLargeError(
-                    f"{frames} pages exceeds the {limits.max_pages} page limit", source
-                )
-            for index in range(frames):
-                image.seek(index)
-                image.load()
-    except Image.DecompressionBombError as exc:
-        raise DocumentTooLargeError(f"image too large to decode safely ({exc})", source) from exc
+        return Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _page_too_large(str(exc), source, limits) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise CorruptImageError(f"cannot decode {kind.upper()} image ({exc})", source) from exc
-    if frames == 0:
+
+
+def _check_frames(image: Image.Image, kind: str, source: str, limits: OcrLimits) -> int:
+    """The page count, each page's and the document's pixels checked against the limits from
+    the file's headers only (a TIFF's pages are seeked, not decoded)."""
+    try:
+        count = int(getattr(image, "n_frames", 1))
+        if count > limits.max_pages:
+            raise DocumentTooLargeError(
+                f"{count} pages exceeds the {limits.max_pages} page limit", source
+            )
+        total = 0
+        for index in range(count):
+            image.seek(index)
+            width, height = image.size
+            if width * height > limits.max_page_pixels:
+                raise _page_too_large(
+                    f"page {index + 1} is {width}x{height} pixels", source, limits
+                )
+            total += width * height
+        image.seek(0)
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise CorruptImageError(f"cannot decode {kind.upper()} image ({exc})", source) from exc
+    if count == 0:
         raise EmptyDocumentError(f"{kind.upper()} image has no pages", source)
-    return frames
+    _check_document_pixels(total, source, limits)
+    return count
 
 
-def _tesseract(path: Path, language: str) -> list[PageText]:
-    """OCR a file; one PageText per page (every page of a multi-page TIFF, blank ones too).
-
-    One tesseract run writes TSV only: it holds each word with its page, block, paragraph,
-    line and confidence, which is all the plain-text output holds, aligned to pages.
-    """
-    import pytesseract
-
-    pytesseract.pytesseract.tesseract_cmd = os.environ.get("TESSERACT_CMD", "tesseract")
-    tsv = pytesseract.image_to_data(str(path), lang=language)
-    return pages_from_tsv(tsv)
+def _page_too_large(what: str, source: str, limits: OcrLimits) -> DocumentTooLargeError:
+    return DocumentTooLargeError(
+        f"{what}: above this function's page budget of "
+        f"{_megapixels(limits.max_page_pixels)} megapixels ({env.OCR_MAX_PAGE_PIXELS.name}="
+        f"{limits.max_page_pixels}, from its memory); scan at 300 DPI or give the ocr "
+        "function more memory",
+        source,
+    )
 
 
-def pages_from_tsv(tsv: str) -> list[PageText]:
-    """Rebuild each page's text (lines, blank line between paragraphs) and word statistics."""
-    pages: dict[int, dict[tuple[int, int], dict[int, list[str]]]] = {}
-    stats: dict[int, list[float]] = {}
-    for line in tsv.splitlines()[1:]:
-        cells = line.split("\t")
-        if len(cells) < 12:
-            continue
-        level, page = int(cells[0]), int(cells[1])
-        paragraphs = pages.setdefault(page, {})
-        if level != 5 or not cells[11].strip():
-            continue  # level 1-4 rows are pages, blocks, paragraphs, lines; 5 are words
-        paragraph = (int(cells[2]), int(cells[3]))
-        paragraphs.setdefault(paragraph, {}).setdefault(int(cells[4]), []).append(cells[11])
-        confidence = float(cells[10])
-        if confidence >= 0:
-            stats.setdefault(page, []).append(confidence / 100.0)
-    return [
-        PageText(
-            text="\n\n".join(
-                "\n".join(" ".join(words) for words in lines.values())
-                for lines in pages[number].values()
-            ),
-            method="ocr",
-            words=len(stats.get(number, [])),
-            confidence_sum=sum(stats.get(number, [])),
-        )
-        for number in sorted(pages)
-    ]
+def _decoded(image: Image.Image, count: int, kind: str, source: str) -> Iterator[Image.Image]:
+    """Each page in turn, decoded: a truncated or damaged page fails here, typed."""
+    for index in range(count):
+        try:
+            image.seek(index)
+            image.load()
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise CorruptImageError(
+                f"cannot decode {kind.upper()} image, page {index + 1} ({exc})", source
+            ) from exc
+        yield image
 
 
 def _tidy(text: str) -> str:
@@ -219,7 +238,16 @@ def _tidy(text: str) -> str:
 # --- PDF ---------------------------------------------------------------------------------
 
 
-def _pdf_pages(data: bytes, source: str, limits: OcrLimits) -> list[PageText]:
+@dataclass(frozen=True)
+class _PdfPagePlan:
+    """A page's text layer, or the scale it will be rendered at for OCR."""
+
+    text: PageText | None
+    scale: float = 0.0
+    pixels: int = 0
+
+
+def _pdf_pages(data: bytes, source: str, limits: OcrLimits, reader: Engine) -> list[PageText]:
     import pypdfium2 as pdfium
 
     pdf = _open_pdf(data, source)
@@ -231,8 +259,13 @@ def _pdf_pages(data: bytes, source: str, limits: OcrLimits) -> list[PageText]:
             raise DocumentTooLargeError(
                 f"{count} pages exceeds the {limits.max_pages} page limit", source
             )
-        with tempfile.TemporaryDirectory(prefix="docpipe-ocr-") as tmp:
-            return [_pdf_page(pdf[i], Path(tmp), i, limits.language) for i in range(count)]
+        # Plan every page first (text layer or render size): a document over its pixel budget
+        # is refused before the first page is rendered.
+        plans = [_plan(pdf[index], limits) for index in range(count)]
+        _check_document_pixels(sum(plan.pixels for plan in plans), source, limits)
+        return [
+            plan.text or _ocr_pdf_page(pdf, i, plan.scale, reader) for i, plan in enumerate(plans)
+        ]
     except pdfium.PdfiumError as exc:
         raise CorruptPdfError(f"cannot read PDF page ({exc})", source) from exc
     finally:
@@ -258,7 +291,7 @@ def _open_pdf(data: bytes, source: str) -> Any:
         raise CorruptPdfError(f"cannot parse PDF ({exc})", source) from exc
 
 
-def _pdf_page(page: Any, tmp: Path, index: int, language: str) -> PageText:
+def _plan(page: Any, limits: OcrLimits) -> _PdfPagePlan:
     try:
         text_page = page.get_textpage()
         try:
@@ -266,23 +299,33 @@ def _pdf_page(page: Any, tmp: Path, index: int, language: str) -> PageText:
         finally:
             text_page.close()
         if sum(ch.isalnum() for ch in text) >= MIN_TEXT_LAYER_CHARS:
-            return PageText(text=text, method="text-layer", words=0, confidence_sum=0.0)
-        image_path = _render(page, tmp / f"page-{index:04d}.png")
+            return _PdfPagePlan(
+                PageText(text=text, method="text-layer", words=0, confidence_sum=0.0)
+            )
+        width, height = page.get_size()  # PDF points, 72 per inch
     finally:
         page.close()
-    (ocr_page,) = _tesseract(image_path, language) or [PageText("", "ocr", 0, 0.0)]
-    image_path.unlink()
-    return ocr_page
+    scale = render_scale(width, height, limits.max_page_pixels)
+    return _PdfPagePlan(None, scale, math.ceil(width * scale) * math.ceil(height * scale))
 
 
-def _render(page: Any, path: Path) -> Path:
-    width, height = page.get_size()  # PDF points, 72 per inch
-    scale = min(RENDER_DPI / 72, MAX_RENDER_SIDE_PX / max(width, height, 1))
-    bitmap = page.render(scale=scale, grayscale=True)
+def render_scale(width_pt: float, height_pt: float, max_pixels: int) -> float:
+    """300 DPI, or less for a page that would be larger than `max_pixels` or than
+    MAX_RENDER_SIDE_PX a side (rounded down: the rendered bitmap stays within both)."""
+    width, height = max(width_pt, 1.0), max(height_pt, 1.0)
+    fits = min(math.sqrt(max_pixels / (width * height)), MAX_RENDER_SIDE_PX / max(width, height))
+    return min(RENDER_DPI / 72, fits * 0.999)
+
+
+def _ocr_pdf_page(pdf: Any, index: int, scale: float, reader: Engine) -> PageText:
+    page = pdf[index]
+    try:
+        bitmap = page.render(scale=scale, grayscale=True)
+    finally:
+        page.close()
     try:
         image = bitmap.to_pil()
-        # PNG level 1: a tenth of level 6's encoding time, and the file never leaves /tmp.
-        image.save(path, format="PNG", compress_level=1, dpi=(round(72 * scale),) * 2)
+        image.info["dpi"] = (round(72 * scale),) * 2
+        return reader.read_page(image)
     finally:
         bitmap.close()
-    return path

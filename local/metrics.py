@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -64,16 +65,29 @@ class ServiceMetrics:
                 self.stats.note_error(function_name, {"type": "Metrics", "message": str(exc)})
 
 
-def oldest_message_age_s(queue_name: str, now_ms: int) -> float | None:
-    """The age of the queue's oldest non-deleted message (in flight included), as SQS
-    computes ApproximateAgeOfOldestMessage; None for an empty queue. Read from the
-    in-process emulator: moto does not publish SQS metrics."""
+def _queued(queue_name: str) -> list[Any]:
+    """The queue's non-deleted messages (in flight included), from the in-process emulator."""
     from moto.sqs.models import sqs_backends
 
     from local.emulator import ACCOUNT_ID, REGION
 
     queue = sqs_backends[ACCOUNT_ID][REGION].queues.get(queue_name)
-    messages = list(queue._messages) if queue else []
+    return list(queue._messages) if queue else []
+
+
+def queued_doc_ids(queue_names: Iterable[str]) -> set[str]:
+    """The documents the messages waiting in these queues are about."""
+    from contract.messages import doc_id_in
+
+    bodies = (m.body for name in queue_names for m in _queued(name))
+    return {doc_id for body in bodies if (doc_id := doc_id_in(body))}
+
+
+def oldest_message_age_s(queue_name: str, now_ms: int) -> float | None:
+    """The age of the queue's oldest non-deleted message (in flight included), as SQS
+    computes ApproximateAgeOfOldestMessage; None for an empty queue. Read from the
+    in-process emulator: moto does not publish SQS metrics."""
+    messages = _queued(queue_name)
     stamps: list[int] = [t for m in messages if (t := getattr(m, "sent_timestamp", None))]
     return (now_ms - min(stamps)) / 1000 if stamps else None
 

@@ -20,6 +20,7 @@ from contract import ledger
 from contract.layout import INCOMING
 from contract.ledger import Attr
 from contract.messages import doc_id_for, doc_id_in
+from local.metrics import queued_doc_ids
 from local.session import LocalSession
 
 # What `local run DIR` picks up from a directory (files named explicitly are always sent).
@@ -35,6 +36,9 @@ class Upload:
     etag: str
     version_id: str | None
     doc_id: str
+
+
+SETTLED = (ledger.DONE, ledger.REJECTED)
 
 
 @dataclass
@@ -56,6 +60,11 @@ class Report:
     dlq: dict[str, int]
     lost: int
     elapsed_s: float
+
+    @property
+    def answered(self) -> bool:
+        """Every document settled: done, or rejected with its reason."""
+        return all(d.status in SETTLED for d in self.documents)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -276,12 +285,15 @@ def _result(
 
 
 def _in_flight_doc_ids(session: LocalSession) -> set[str]:
-    """Documents whose message a poller holds right now (received, not yet settled)."""
+    """Documents on their way: a message about them waits in a stage's queue or a poller
+    holds it (received, not yet settled)."""
+    queues = [url.rsplit("/", 1)[-1] for url in session.outputs["queue_urls"].values()]
+    waiting = queued_doc_ids(queues)
     stats = session.runtime.stats if session.runtime else None
     if stats is None:
-        return set()
+        return waiting
     with stats.lock:
-        return set(stats.in_flight_docs)
+        return waiting | set(stats.in_flight_docs)
 
 
 def run_documents(

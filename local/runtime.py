@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from contract import settings as env
+from handlers.config import installed_tessdata
 from local.emulator import REGION, Credentials, Emulator, assume_role_credentials
 from local.metrics import QueueMetrics, ServiceMetrics, Stats
 from local.poller import QueuePoller
@@ -33,6 +34,9 @@ __all__ = ["PROJECT_DIR", "LambdaRuntime", "RuntimeOptions"]
 @dataclass
 class RuntimeOptions:
     nltk_data: Path | None = None
+    # The OCR models for the in-process engine: on Lambda its layer's /opt/python/tessdata,
+    # here the tessdata packages installed into the venv.
+    tessdata: Path = field(default_factory=installed_tessdata)
     log_dir: Path = PROJECT_DIR / ".docpipe" / "logs"
     local_concurrency: int = DEFAULT_LOCAL_CONCURRENCY
     schedule_interval_s: float = 60.0
@@ -115,9 +119,11 @@ class LambdaRuntime:
         )
         # No X-Ray daemon runs locally; Powertools' tracer would only warn on every call.
         variables.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+        # /opt/python/... exists only on AWS: the local copies instead
         if self.options.nltk_data and env.NLTK_DATA.name in variables:
-            # /opt/python/... exists only on AWS
             variables[env.NLTK_DATA.name] = str(self.options.nltk_data)
+        if env.TESSDATA_PREFIX.name in spec.environment:
+            variables[env.TESSDATA_PREFIX.name] = str(self.options.tessdata)
         return variables
 
     def concurrency_for(self, mapping: MappingSpec) -> int:

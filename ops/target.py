@@ -27,6 +27,7 @@ class Target:
     endpoint_url: str | None = None
     credentials: dict[str, str] = field(default_factory=dict)
     region: str | None = None
+    log_dir: str | None = None  # local mode: the functions' log files (AWS: CloudWatch Logs)
 
     def __post_init__(self) -> None:
         missing = [key for key in REQUIRED_OUTPUTS if key not in self.outputs]
@@ -81,7 +82,9 @@ def from_local_state() -> Target:
             "no local deployment is running: start one with `docpipe local up`, "
             "or pass --outputs FILE for a deployed stack"
         )
-    return from_local_session(state.outputs, state.environment)
+    target = from_local_session(state.outputs, state.environment)
+    target.log_dir = state.log_dir
+    return target
 
 
 def from_local_session(outputs: dict[str, Any], environment: dict[str, str]) -> Target:

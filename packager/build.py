@@ -4,14 +4,16 @@ What each stage ships comes from the stage table (`contract.stages`).
 Code zip `dist/functions/<stage>.zip`: the `handlers/` modules that stage uses and the
 `contract/` package, at the root.
 Layer `dist/layers/<stage>.zip`: `python/` with exactly that stage's dependencies, the
-versions and hashes pinned in requirements.lock, as manylinux wheels for Lambda's Python
-3.12 on the configured architecture (plus `python/nltk_data/` for summarize's sentence
-tokenizer).
+versions and hashes pinned in requirements.lock, as manylinux wheels for the stack's Python
+(3.12; `--python-version` for another) on the configured architecture (plus
+`python/nltk_data/` for summarize's sentence tokenizer, and `python/tessdata/` for OCR: the
+traineddata of every language of `--ocr-language`, see packager/tessdata.py).
 boto3 is not packaged: the Lambda Python runtime provides it.
 
 `dist/ARCHITECTURE` names the architecture built (`arm64` by default); the stack checks it
 against `docpipe:architecture`. For x86_64: `make build ARCH=x86_64` (which runs
-`python -m packager --arch x86_64`).
+`python -m packager --arch x86_64`). `dist/PYTHON_VERSION` and `dist/TESSERACT_LANGUAGES` record
+the layers' Python and the OCR layer's languages, which the stack checks the same way.
 
 Reproducible: sorted entries, every timestamp 1980-01-01, fixed permissions, no bytecode,
 no console scripts (their shebang names the build machine's interpreter).
@@ -26,16 +28,24 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 from contract import stages
-from contract.build import architecture_file, function_zip, layer_zip
+from contract.build import (
+    LAMBDA_RUNTIME,
+    OCR_LANGUAGES_FILE,
+    PYTHON_VERSION_FILE,
+    architecture_file,
+    function_zip,
+    layer_zip,
+)
 from contract.stages import COMMON_MODULES, Stage
+from packager import tessdata
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements.lock"
-PYTHON_VERSION = "3.12"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644
 # Lambda's python3.12 runtime is Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels run.
@@ -49,6 +59,21 @@ PLATFORMS = {
 PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer", "urllib3"}
 # Trimmed from layers: tests and docs inside packages are never imported at run time.
 PRUNED_DIRS = {"__pycache__", "tests", "test"}
+
+
+def default_python_version() -> str:
+    """The stack's Lambda runtime (python3.12 -> 3.12): what the layers must be built for."""
+    return LAMBDA_RUNTIME.removeprefix("python")
+
+
+@dataclass(frozen=True)
+class LayerOptions:
+    """What the layers are built for, beside the architecture."""
+
+    python_version: str = default_python_version()
+    ocr_language: str = "eng"  # the stack's docpipe:ocrLanguage, tesseract's syntax (eng+deu)
+    tessdata_variant: str = tessdata.DEFAULT_VARIANT
+    tessdata_dirs: tuple[Path, ...] = ()  # folders holding traineddata PyPI has no package for
 
 
 def normalise(name: str) -> str:
@@ -105,11 +130,11 @@ def build_function(stage: Stage, dist: Path) -> Path:
 # --- layers ------------------------------------------------------------------------------
 
 
-def target_environment(arch: str) -> dict[str, str]:
+def target_environment(arch: str, python_version: str) -> dict[str, str]:
     """Marker values of Lambda's runtime, to decide which dependencies apply there."""
     return {
-        "python_version": PYTHON_VERSION,
-        "python_full_version": f"{PYTHON_VERSION}.0",
+        "python_version": python_version,
+        "python_full_version": f"{python_version}.0",
         "sys_platform": "linux",
         "platform_system": "Linux",
         "platform_machine": "aarch64" if arch == "arm64" else "x86_64",
@@ -120,11 +145,13 @@ def target_environment(arch: str) -> dict[str, str]:
     }
 
 
-def dependency_closure(roots: Iterable[str], arch: str) -> list[str]:
+def dependency_closure(
+    roots: Iterable[str], arch: str, python_version: str | None = None
+) -> list[str]:
     """The roots and everything they need on Lambda, from installed metadata, sorted."""
     from packaging.requirements import Requirement
 
-    environment = target_environment(arch)
+    environment = target_environment(arch, python_version or default_python_version())
     seen: set[str] = set()
     pending = [normalise(r) for r in roots]
     while pending:
@@ -158,15 +185,15 @@ def locked_requirements(names: Iterable[str], lock: Path = LOCK) -> str:
     return "\n".join(blocks[n] for n in names) + "\n"
 
 
-def install_layer_packages(stage: Stage, arch: str, target: Path) -> None:
-    names = dependency_closure(stage.requirements, arch)
+def install_layer_packages(stage: Stage, arch: str, python_version: str, target: Path) -> None:
+    names = dependency_closure(stage.requirements, arch, python_version)
     with tempfile.TemporaryDirectory(prefix="docpipe-req-") as tmp:
         requirements = Path(tmp) / "requirements.txt"
         requirements.write_text(locked_requirements(names))
         command = [
             sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
             "--no-deps", "--no-compile", "--require-hashes", "--only-binary=:all:",
-            "--implementation", "cp", "--python-version", PYTHON_VERSION,
+            "--implementation", "cp", "--python-version", python_version,
             "--target", str(target), "-r", str(requirements),
         ]  # fmt: skip
         for platform in PLATFORMS[arch]:
@@ -175,30 +202,58 @@ def install_layer_packages(stage: Stage, arch: str, target: Path) -> None:
     shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: not importable
 
 
-def build_layer(stage: Stage, arch: str, dist: Path, workdir: Path) -> Path:
+def build_layer(
+    stage: Stage, arch: str, dist: Path, workdir: Path, options: LayerOptions | None = None
+) -> Path:
     """Install the stage's packages under `workdir` (reused by stages with the same needs)."""
-    site = workdir / f"{arch}-{'-'.join(stage.requirements)}-{int(stage.nltk_data)}" / "python"
+    options = options or LayerOptions()
+    needs = (arch, options.python_version, *stage.requirements, stage.nltk_data, stage.tessdata)
+    site = workdir / re.sub(r"[^A-Za-z0-9.]+", "-", "-".join(map(str, needs))) / "python"
     if not site.exists():
-        install_layer_packages(stage, arch, site)
+        install_layer_packages(stage, arch, options.python_version, site)
         if stage.nltk_data:
             from packager.nltk_data import bundle
 
             bundle(site / "nltk_data")
+        if stage.tessdata:
+            tessdata.bundle(
+                options.ocr_language,
+                site / tessdata.LAYER_DIR,
+                options.tessdata_variant,
+                options.tessdata_dirs,
+            )
     return write_zip(layer_zip(dist, stage.name), tree_files(site, "python"))
 
 
-def build(names: Iterable[str], arch: str, dist: Path, layers: bool = True) -> list[Path]:
-    """Build the stages' zips into `dist` and record `arch` in `dist/ARCHITECTURE`: the
-    layers hold wheels for one instruction set, and the stack refuses a mismatch."""
+def build(
+    names: Iterable[str],
+    arch: str,
+    dist: Path,
+    layers: bool = True,
+    options: LayerOptions | None = None,
+) -> list[Path]:
+    """Build the stages' zips into `dist` and record what they were built for: `arch` in
+    `dist/ARCHITECTURE` (the layers hold wheels for one instruction set, and the stack refuses
+    a mismatch), with layers also the Python version and the OCR layer's languages."""
+    options = options or LayerOptions()
+    chosen = [stages.TABLE[name] for name in names]
+    ocr_layer = layers and any(stage.tessdata for stage in chosen)
+    if ocr_layer:
+        # A language that cannot be packaged fails before anything is downloaded.
+        tessdata.sources(options.ocr_language, options.tessdata_variant, options.tessdata_dirs)
     built = []
     with tempfile.TemporaryDirectory(prefix="docpipe-layers-") as workdir:
-        for name in names:
-            stage = stages.TABLE[name]
+        for stage in chosen:
             built.append(build_function(stage, dist))
             if layers:
-                built.append(build_layer(stage, arch, dist, Path(workdir)))
+                built.append(build_layer(stage, arch, dist, Path(workdir), options))
     dist.mkdir(parents=True, exist_ok=True)
     architecture_file(dist).write_text(f"{arch}\n")
+    if layers:
+        (dist / PYTHON_VERSION_FILE).write_text(f"{options.python_version}\n")
+    if ocr_layer:
+        languages = "+".join(tessdata.languages(options.ocr_language))
+        (dist / OCR_LANGUAGES_FILE).write_text(f"{languages}\n")
     return built
 
 

@@ -7,13 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from build_helpers import fake_build
 from component_helpers import build, counts
 
 from components import DocumentPipeline, DocumentPipelineArgs
 from components.pipeline import valid_bucket_name
+from contract.ocr import document_pixel_budget, page_pixel_budget
 from mockrun import CapturingMonitor
 
-OFFLINE: dict[str, Any] = {"require_artifacts": False, "require_ocr_runtime": False}
+OFFLINE: dict[str, Any] = {"require_artifacts": False}
 LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:tesseract:7"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/docpipe-ocr:1"
 
@@ -32,10 +34,32 @@ def problems(monitor: CapturingMonitor, **args: Any) -> list[str]:
     return lines[1:]
 
 
+def ocr_env(monitor: CapturingMonitor) -> dict[str, str]:
+    return dict(monitor.named("dp-ocr-function").inputs["environment"]["variables"])
+
+
+def test_ocr_runs_tesseract_in_process_from_its_own_layer_by_default(
+    monitor: CapturingMonitor,
+) -> None:
+    # GIVEN no tesseract configuration at all WHEN the pipeline is built
+    pipeline(monitor)
+
+    # THEN the OCR function has only its own dependency layer, and the variables that make
+    # its handler run tesserocr with the layer's traineddata
+    assert monitor.named("dp-ocr-function").inputs["layers"] == [
+        monitor.named("dp-ocr-deps").state["arn"]
+    ]
+    env = ocr_env(monitor)
+    assert (env["OCR_ENGINE"], env["TESSDATA_PREFIX"]) == ("tesserocr", "/opt/python/tessdata")
+
+
 def test_ocr_from_a_tesseract_layer(monitor: CapturingMonitor) -> None:
     pipeline(monitor, ocr_layer_arn=LAYER)
     layers = monitor.named("dp-ocr-function").inputs["layers"]
     assert layers == [monitor.named("dp-ocr-deps").state["arn"], LAYER]
+    env = ocr_env(monitor)
+    assert env["OCR_ENGINE"] == "pytesseract"
+    assert "TESSDATA_PREFIX" not in env  # the user's tesseract knows where its models are
 
 
 def test_ocr_from_a_container_image(monitor: CapturingMonitor) -> None:
@@ -44,6 +68,38 @@ def test_ocr_from_a_container_image(monitor: CapturingMonitor) -> None:
     assert (function["packageType"], function["imageUri"]) == ("Image", IMAGE)
     assert function["imageConfig"] == {"commands": ["handlers.ocr.lambda_handler"]}
     assert counts(monitor)["aws:lambda/layerVersion:LayerVersion"] == 3  # no ocr deps layer
+    assert ocr_env(monitor)["OCR_ENGINE"] == "pytesseract"
+    assert "TESSDATA_PREFIX" not in ocr_env(monitor)
+
+
+@pytest.mark.parametrize(
+    ("args", "page", "document"),
+    [
+        ({}, page_pixel_budget(2048), 90 * 2480 * 3508),
+        ({"stages": {"ocr": {"memory_size": 1024}}}, page_pixel_budget(1024), 90 * 2480 * 3508),
+        ({"stages": {"ocr": {"memory_size": 4096}}, "ocr_max_pages": 20},
+         page_pixel_budget(4096), 20 * 2480 * 3508),
+    ],
+)  # fmt: skip
+def test_pixel_budgets_follow_the_ocr_memory_and_page_limit(
+    monitor: CapturingMonitor, args: dict[str, Any], page: int, document: int
+) -> None:
+    pipeline(monitor, **args)
+    env = ocr_env(monitor)
+    assert (env["OCR_MAX_PAGE_PIXELS"], env["OCR_MAX_DOCUMENT_PIXELS"]) == (
+        str(page),
+        str(document),
+    )
+
+
+def test_handler_pixel_budgets_default_to_the_stacks() -> None:
+    from components.pipeline_checks import max_pages_for
+    from contract import settings, stages
+
+    ocr = stages.TABLE["ocr"].defaults
+    assert page_pixel_budget(ocr.memory_size) == settings.OCR_MAX_PAGE_PIXELS.default
+    budget = document_pixel_budget(max_pages_for(ocr.timeout))
+    assert budget == settings.OCR_MAX_DOCUMENT_PIXELS.default
 
 
 def test_contract_environment_wins_over_stage_environment(monitor: CapturingMonitor) -> None:
@@ -103,13 +159,47 @@ def test_outputs_by_stage(monitor: CapturingMonitor) -> None:
     assert "alarm_topic_arn" not in outputs
 
 
-def write_artifacts(build_dir: Path, architecture: str | None = "arm64") -> None:
-    for kind in ("functions", "layers"):
-        (build_dir / kind).mkdir()
-        for stage in ("ocr", "summarize", "classify", "sweep"):
-            (build_dir / kind / f"{stage}.zip").write_bytes(b"PK")
-    if architecture:
-        (build_dir / "ARCHITECTURE").write_text(f"{architecture}\n")
+@pytest.mark.parametrize(
+    ("python", "found"),
+    [
+        ("3.11", "was built for Python 3.11"),
+        (None, "has no PYTHON_VERSION record"),
+    ],
+)
+def test_layers_for_another_python_are_refused(
+    monitor: CapturingMonitor, tmp_path: Path, python: str | None, found: str
+) -> None:
+    fake_build(tmp_path, python=python)
+    assert problems(monitor, build_dir=str(tmp_path), require_artifacts=True) == [
+        f"  - build_dir: {tmp_path} {found}, the functions run python3.12: run "
+        "`python -m packager --python-version 3.12`"
+    ]
+
+
+def test_an_ocr_layer_without_the_stacks_languages_is_refused(
+    monitor: CapturingMonitor, tmp_path: Path
+) -> None:
+    fake_build(tmp_path, languages="eng")
+    assert problems(
+        monitor, build_dir=str(tmp_path), require_artifacts=True, ocr_language="eng+deu"
+    ) == [
+        f"  - build_dir: {tmp_path}'s OCR layer holds eng, the stack's ocr_language "
+        "'eng+deu' needs deu too: run `make build OCR_LANGUAGE=eng+deu`"
+    ]
+
+
+def test_a_users_tesseract_needs_no_languages_in_the_layer(
+    monitor: CapturingMonitor, tmp_path: Path
+) -> None:
+    fake_build(tmp_path, languages="eng")
+    pipeline(
+        monitor,
+        build_dir=str(tmp_path),
+        require_artifacts=True,
+        ocr_language="eng+deu",
+        ocr_layer_arn=LAYER,
+    )
+    assert ocr_env(monitor)["OCR_LANGUAGE"] == "eng+deu"
 
 
 @pytest.mark.parametrize(
@@ -123,14 +213,14 @@ def write_artifacts(build_dir: Path, architecture: str | None = "arm64") -> None
 def test_artifacts_of_another_architecture_are_refused(
     monitor: CapturingMonitor, tmp_path: Path, built: str | None, wanted: str, found: str
 ) -> None:
-    write_artifacts(tmp_path, built)
+    fake_build(tmp_path, built)
     assert problems(
         monitor, build_dir=str(tmp_path), require_artifacts=True, architecture=wanted
     ) == [f"  - build_dir: {tmp_path} {found}: run `python -m packager --arch {wanted}`"]
 
 
 def test_artifacts_found_in_build_dir(monitor: CapturingMonitor, tmp_path: Path) -> None:
-    write_artifacts(tmp_path)
+    fake_build(tmp_path)
     pipeline(monitor, build_dir=str(tmp_path), require_artifacts=True)
     code = monitor.named("dp-sweep-function").inputs["code"]
     assert code.path == str(tmp_path / "functions" / "sweep.zip")
@@ -146,11 +236,10 @@ def test_missing_artifacts_say_to_run_make_build(monitor: CapturingMonitor, tmp_
     assert found == [f"  - build_dir: missing {missing}: run `make build` first"]
 
 
-def test_a_real_deployment_needs_tesseract(monitor: CapturingMonitor) -> None:
-    assert problems(monitor, require_ocr_runtime=True) == [
-        "  - ocr_layer_arn: the OCR function needs tesseract: set ocr_layer_arn (stack config "
-        "docpipe:ocrLayerArn, a layer version ARN) or ocr_image_uri (docpipe:ocrImageUri, a "
-        "container image URI)"
+def test_a_bad_ocr_language_list_is_refused(monitor: CapturingMonitor) -> None:
+    assert problems(monitor, ocr_language="eng deu") == [
+        "  - ocr_language: ocrLanguage 'eng deu' is not a tesseract language list such as eng "
+        "or eng+deu"
     ]
 
 

@@ -25,6 +25,7 @@ import pytest
 from contract import settings
 from contract import stages as stage_table
 from handlers import runtime
+from handlers.config import installed_tessdata
 from packager.nltk_data import bundle
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -61,7 +62,9 @@ def allowed_calls(stage: str) -> dict[tuple[str, str], frozenset[str]]:
     S3 key prefixes (objects, or ListBucket's `s3:prefix`), the stage whose queue it may
     use, or `table`. Derived from the stack so the handlers and the IAM cannot drift."""
     run = dev_stack()
-    queues = {run.named(f"docpipe-{s}-queue").state["arn"]: s for s in stage_table.TABLE.names}
+    queues = {
+        run.named(f"docpipe-{s}-queue").state["arn"]: s for s in stage_table.TABLE.active({}).names
+    }
     policy = json.loads(run.named(f"docpipe-{stage}-role-policy").inputs["policy"])
     allowed: dict[tuple[str, str], set[str]] = {}
     for statement in policy["Statement"]:
@@ -261,6 +264,7 @@ def moto_environment(stage: str, aws: Aws, nltk_data: Path) -> dict[str, str]:
         settings.BUCKET.name: aws.bucket,
         settings.TABLE.name: aws.table,
         settings.NLTK_DATA.name: str(nltk_data),  # /opt/python/... exists only in Lambda
+        settings.TESSDATA_PREFIX.name: str(installed_tessdata()),  # the venv's models
     }
     next_stage = stage_table.TABLE[stage].next
     if next_stage:

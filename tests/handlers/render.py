@@ -166,6 +166,20 @@ def _image_xobject(image: Image.Image) -> bytes:
     )
 
 
+def blank_pdf(pages: int, width_pt: float, height_pt: float) -> bytes:
+    """Blank pages of any size, without a text layer: 3 pages of 200 x 200 inches (PDF's
+    largest) take under 700 bytes, and rendered at 300 DPI they would be 3.6 gigapixels each."""
+    kids = " ".join(f"{3 + i} 0 R" for i in range(pages))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode(),
+    ]
+    objects += [
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width_pt} {height_pt}] >>".encode()
+    ] * pages
+    return _assemble(objects)
+
+
 def pdf_without_pages() -> bytes:
     return _assemble(
         [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"]

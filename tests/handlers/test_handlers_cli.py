@@ -18,7 +18,7 @@ from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-OCR_DEPS = {"PIL", "pypdfium2", "pytesseract"}
+OCR_DEPS = {"PIL", "pypdfium2", "pytesseract", "tesserocr"}
 NLP_DEPS = {"nltk", "stop_words"}
 AWS_DEPS = {"boto3", "botocore", "aws_lambda_powertools"}
 

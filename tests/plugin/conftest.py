@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from build_helpers import fake_build
 
-from plugin.wire import Engine, Plugin, configure, fake_build, start_plugin
+from plugin.wire import Engine, Plugin, configure, start_plugin
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from build_helpers import fake_build
 
 from mockrun.mocks import physical_name
-from plugin.wire import PLUGIN_DIR, Engine, by_name, fake_build, plain
+from plugin.wire import PLUGIN_DIR, Engine, by_name, plain
 from plugin.yaml_program import ProgramRun, run_yaml_program
 
 PROGRAM = """\

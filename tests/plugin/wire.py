@@ -99,16 +99,6 @@ def provider_reference(urn: str, resource_id: str) -> str:
     return f"{urn}::{resource_id}"
 
 
-def fake_build(directory: Path) -> Path:
-    """A docpipe build outside the repository: what `make build` writes (empty zip files)."""
-    for kind in ("functions", "layers"):
-        (directory / kind).mkdir()
-        for stage in ("ocr", "summarize", "classify", "sweep"):
-            (directory / kind / f"{stage}.zip").write_bytes(b"PK\x05\x06" + bytes(18))
-    (directory / "ARCHITECTURE").write_text("arm64\n")
-    return directory
-
-
 def to_struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
     struct.update(dict(values))

@@ -11,6 +11,7 @@ import yaml
 from stack_helpers import run_stack
 
 import components.stack_config
+from components import pipeline_args
 from mockrun import PROJECT_DIR
 
 
@@ -78,16 +79,19 @@ def test_bad_config_is_a_clear_error(overrides: dict[str, str], message: str) ->
         run_stack("dev", overrides)
 
 
-def test_a_real_deployment_stops_without_tesseract_or_build(
-    monkeypatch: pytest.MonkeyPatch,
+def test_a_real_deployment_needs_a_build_but_no_tesseract_config(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    # GIVEN a real (not offline) run whose build directory is empty
     monkeypatch.setattr(components.stack_config, "offline", lambda: False)
+    monkeypatch.setitem(pipeline_args.PIPELINE_DEFAULTS, "build_dir", str(tmp_path))
+
+    # WHEN the prod stack runs THEN it asks for `make build` and for nothing about tesseract
     with pytest.raises(ValueError) as raised:
         run_stack("prod")
     message = str(raised.value)
-    assert "docpipe:ocrLayerArn" in message and "docpipe:ocrImageUri" in message
-    if not (PROJECT_DIR / "dist" / "functions" / "ocr.zip").exists():
-        assert "run `make build` first" in message
+    assert "run `make build` first" in message
+    assert "ocrLayerArn" not in message and "ocr_layer_arn" not in message
 
 
 class UnsetConfig:
@@ -101,7 +105,7 @@ class UnsetConfig:
 
 def test_unset_config_leaves_the_defaults_to_the_component() -> None:
     args = components.stack_config.pipeline_args(UnsetConfig())  # type: ignore[arg-type]
-    assert sorted(args) == ["require_artifacts", "require_ocr_runtime", "stages", "tags"]
+    assert sorted(args) == ["require_artifacts", "stages", "tags"]
 
 
 def test_pulumi_yaml_defaults_equal_the_contract_defaults() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from stack_helpers import STAGES, stack_run
 
+from contract.ocr import page_pixel_budget
 from mockrun import PROJECT_DIR, StackRun
 
 BUCKET = {
@@ -277,7 +278,10 @@ def test_environment_is_the_runtime_contract(stack: str, stage: str) -> None:
             "OCR_LANGUAGE": "eng",
             "OCR_MAX_BYTES": "26214400",
             "OCR_MAX_PAGES": "90",
-            "OMP_THREAD_LIMIT": "1",
+            "OCR_ENGINE": "tesserocr",
+            "TESSDATA_PREFIX": "/opt/python/tessdata",
+            "OCR_MAX_PAGE_PIXELS": str(page_pixel_budget({"dev": 2048, "prod": 3008}[stack])),
+            "OCR_MAX_DOCUMENT_PIXELS": str(90 * 2480 * 3508),  # 90 A4 pages at 300 DPI
         },
         "summarize": {
             "DOCPIPE_TABLE": table,
