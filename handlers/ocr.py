@@ -125,8 +125,9 @@ def _record(envelope: TextReady, ocr_pages: int, origin: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m handlers.ocr FILE`: OCR a local file, print JSON; exit 1 on bad input."""
-    from handlers.ocr_engine import extract_text
+    """`python -m handlers.ocr FILE`: extract a local file's text (any accepted kind), print
+    JSON with its children summarised; exit 1 on bad input."""
+    from handlers.formats import DocumentLimits, extract_document
 
     if len(argv) != 1:
         print("usage: python -m handlers.ocr FILE", file=sys.stderr)
@@ -134,7 +135,12 @@ def main(argv: list[str]) -> int:
     path = Path(argv[0])
     try:
         data = _read_file(path)
-        result = extract_text(data, str(path), config.OcrLimits.from_env())
+        result = extract_document(
+            data,
+            str(path),
+            DocumentLimits.from_env(),
+            ocr_limits=config.OcrLimits.from_env(),
+        )
     except DocumentError as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -10,8 +10,11 @@ into a failed document.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
 import contextlib
+import quopri
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -151,7 +154,7 @@ def _children(
     names = [_attachment_name(part, index) for index, part in enumerate(parts, 1)]
     children, total = [], 0
     for path, part in zip(unique_paths(names), parts, strict=True):
-        data = _attachment_bytes(part)
+        data = _attachment_bytes(part, source)
         total += len(data)
         _check_size(path, len(data), total, source, limits)
         name = path.rsplit("/", 1)[-1]
@@ -176,12 +179,28 @@ _EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".j
                "application/zip": ".zip"}  # fmt: skip
 
 
-def _attachment_bytes(part: Message) -> bytes:
+def _attachment_bytes(part: Message, source: str) -> bytes:
     if part.get_content_type() == "message/rfc822" and part.is_multipart():
-        attached = part.get_payload(0)
-        return attached.as_bytes() if isinstance(attached, Message) else b""
+        return _attached_message(part, source)
     raw = part.get_payload(decode=True)
     return raw if isinstance(raw, bytes) else b""
+
+
+def _attached_message(part: Message, source: str) -> bytes:
+    """The attached message's bytes. RFC 2046 allows it no transfer encoding, yet some
+    mailers base64-encode it: the parser then saw a message of no headers whose body is
+    the encoded text."""
+    attached = part.get_payload(0)
+    data = attached.as_bytes() if isinstance(attached, Message) else b""
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    try:
+        if encoding == "base64":
+            return base64.b64decode(data)
+        if encoding == "quoted-printable":
+            return quopri.decodestring(data)
+    except binascii.Error as exc:
+        raise CorruptEmailError(f"attached message is not valid base64 ({exc})", source) from exc
+    return data
 
 
 def _check_count(count: int, source: str, limits: DocumentLimits, depth: int) -> None:
@@ -239,5 +258,5 @@ def _decode_header(value: str) -> str:
         decoded = decode_text(raw)
         value = decoded.text if decoded else raw.decode("utf-8", "replace")
     with contextlib.suppress(*_HEADER_ERRORS):
-        value = str(make_header(decode_header(value)))
+        value = str(make_header(decode_header(value))) or value  # "" when nothing decoded
     return _WHITESPACE.sub(" ", value).strip()

@@ -30,6 +30,7 @@ RATIO_EXEMPT_BYTES = 1024 * 1024
 # section 3.3); OOXML packages list their parts' types in [Content_Types].xml (ECMA-376 part 2).
 ODF_MIMETYPE = "mimetype"
 OOXML_CONTENT_TYPES = "[Content_Types].xml"
+OOXML_RELATIONSHIPS = "_rels/.rels"
 _ODF_TEXT = {"application/vnd.oasis.opendocument.text",
              "application/vnd.oasis.opendocument.text-template"}  # fmt: skip
 _OTHER_PACKAGES = {
@@ -64,12 +65,13 @@ def sniff(data: bytes, source: str) -> MediaType:
 def _package_kind(names: list[str], mimetype: str, source: str) -> MediaType:
     if mimetype in _ODF_TEXT:
         return MediaType.ODT
-    if OOXML_CONTENT_TYPES in names and any(name.startswith("word/") for name in names):
+    # An OPC package lists its content types and its relationships; either is enough when
+    # a truncated file has lost the other (LibreOffice writes the content types last).
+    ooxml = OOXML_CONTENT_TYPES in names or OOXML_RELATIONSHIPS in names
+    if ooxml and any(name.startswith("word/") for name in names):
         return MediaType.DOCX
     for marker, kind in _OTHER_PACKAGES.items():
-        if mimetype == marker or (
-            OOXML_CONTENT_TYPES in names and any(n.startswith(marker) for n in names)
-        ):
+        if mimetype == marker or (ooxml and any(name.startswith(marker) for name in names)):
             raise UnsupportedTypeError(f"{kind} is not supported; expected DOCX or ODT", source)
     return MediaType.ZIP
 
