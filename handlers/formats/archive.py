@@ -41,7 +41,9 @@ def extract(data: bytes, source: str, limits: DocumentLimits, depth: int) -> Ext
 
 
 def _is_document(info: zipfile.ZipInfo) -> bool:
-    return not info.is_dir() and not info.filename.startswith(_METADATA_PREFIX)
+    # Not ZipInfo.is_dir(): it raises IndexError on the empty name a damaged entry can have.
+    name = info.filename
+    return not name.endswith("/") and not name.startswith(_METADATA_PREFIX)
 
 
 def _check(members: list[zipfile.ZipInfo], source: str, limits: DocumentLimits, depth: int) -> None:

@@ -10,13 +10,12 @@ separated, table rows one per line with cells separated by " | ".
 
 from __future__ import annotations
 
-import codecs
 import re
 from typing import Any
 
 from handlers.errors import CorruptHtmlError
 from handlers.formats.model import Extracted, MediaType
-from handlers.formats.textcodec import BOMS, decode_text, looks_binary
+from handlers.formats.textcodec import BOMS, decode_text, looks_binary, text_codec
 
 CELL_SEPARATOR = " | "
 # Elements whose content is never rendered as text.
@@ -72,11 +71,8 @@ def decode_html(data: bytes, source: str) -> tuple[str, str]:
 
 def _declared_codec(head: bytes) -> str | None:
     match = _XML_ENCODING.search(head) or _META_CHARSET.search(head)
-    if not match:
-        return None
-    try:
-        name = codecs.lookup(match[1].decode("ascii")).name
-    except LookupError:
+    name = text_codec(match[1].decode("ascii")) if match else None
+    if name is None:
         return None  # an unknown label is ignored, as browsers do
     if name in _AS_WINDOWS_1252:
         return "cp1252"
@@ -126,13 +122,13 @@ def _visible_text(root: Any) -> str:
     stack: list[tuple[Any, bool]] = [(root, False)]
     while stack:
         node, leaving = stack.pop()
-        tag = node.tag
         if leaving:
-            sink.leave(tag)
-        elif tag == "-text":
+            sink.leave(node.tag)
+        elif node.is_text_node:
             sink.text(node.text_content or "")
-        elif not tag.startswith(("-", "_", "#")) and not _hidden(tag, node.attributes):
-            sink.enter(tag)
+        elif node.is_element_node and not _hidden(node.tag, node.attributes):
+            # Comments, doctypes and processing instructions (`<?x>`) are neither.
+            sink.enter(node.tag)
             stack.append((node, True))
             children = list(node.iter(include_text=True))
             stack.extend((child, False) for child in reversed(children))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import contextlib
 import quopri
 import re
@@ -26,7 +25,7 @@ from handlers.errors import ContainerLimitError, CorruptEmailError
 from handlers.formats import htmltext
 from handlers.formats.limits import ENV_NAMES, DocumentLimits
 from handlers.formats.model import Child, Extracted, MediaType
-from handlers.formats.textcodec import decode_text
+from handlers.formats.textcodec import decode_text, text_codec
 from handlers.formats.zipfiles import safe_path, unique_paths
 
 SHOWN_HEADERS = ("From", "To", "Subject", "Date")
@@ -43,7 +42,7 @@ _BODY_TYPES = ("text/plain", "text/html")
 _WHITESPACE = re.compile(r"\s+")
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 # What the header decoders raise on a malformed encoded word or an unknown charset.
-_HEADER_ERRORS = (email_errors.HeaderParseError, LookupError, UnicodeError, ValueError)
+_HEADER_ERRORS = (email_errors.MessageError, LookupError, UnicodeError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,13 @@ class _Leaf:
 
 
 def extract(data: bytes, source: str, limits: DocumentLimits, depth: int) -> Extracted:
+    try:
+        return _extract(data, source, limits, depth)
+    except RecursionError as exc:  # the parser and the walks recurse once per nested part
+        raise CorruptEmailError("MIME parts are nested too deeply to read", source) from exc
+
+
+def _extract(data: bytes, source: str, limits: DocumentLimits, depth: int) -> Extracted:
     from email import policy
     from email.parser import BytesParser
 
@@ -133,12 +139,10 @@ def _decode_part(part: Message) -> str:
     raw = part.get_payload(decode=True)
     if not isinstance(raw, bytes):
         return ""
-    charset = part.get_content_charset()
-    if charset:
-        try:
-            return raw.decode(codecs.lookup(charset).name)
-        except (LookupError, UnicodeDecodeError):
-            pass
+    codec = text_codec(part.get_content_charset() or "")
+    if codec:
+        with contextlib.suppress(UnicodeDecodeError):
+            return raw.decode(codec)
     decoded = decode_text(raw)
     return decoded.text if decoded else raw.decode("utf-8", "replace")
 

@@ -11,6 +11,7 @@ statistical alternative, makes of the same files.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 
@@ -61,6 +62,17 @@ def _decode(data: bytes) -> DecodedText | None:
         return utf8
     label = "windows-1252" if _WINDOWS_1252_ONLY.search(data) else "iso-8859-1"
     return _strict(data, "cp1252", label)
+
+
+def text_codec(label: str) -> str | None:
+    """Python's name for the text encoding a document declares, or None for an unknown
+    label, a malformed one, or a codec that is not a text encoding ("uu", "zlib")."""
+    try:
+        name = codecs.lookup(label).name
+        b"a".decode(name, "replace")  # an empty probe would skip the text-encoding check
+    except (LookupError, ValueError):  # ValueError: a NUL in the label
+        return None
+    return name
 
 
 def head_text(data: bytes, size: int = 4096) -> str:

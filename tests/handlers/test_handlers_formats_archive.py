@@ -177,3 +177,14 @@ def test_truncated_archive_is_refused() -> None:
 def test_empty_archive_has_no_children() -> None:
     result = extract_document(zip_of({}), "empty.zip", EXPAND)
     assert (result.children, result.text) == ((), "")
+
+
+def test_a_member_whose_name_reads_empty_is_named() -> None:
+    # zipfile cuts a name at its first NUL: "\x00" reads as "" (ZipInfo.is_dir() then fails)
+    patched = bytearray(zip_of({"N": b"nameless", "dir/": b""}))
+    for signature, name_offset in ((b"PK\x03\x04", 30), (b"PK\x01\x02", 46)):
+        start = patched.find(signature)  # the first member's headers
+        assert patched[start + name_offset : start + name_offset + 1] == b"N"
+        patched[start + name_offset] = 0
+    children = extract_document(bytes(patched), "z", EXPAND).children
+    assert [c.path for c in children] == ["unnamed"]

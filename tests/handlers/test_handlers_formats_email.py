@@ -150,6 +150,7 @@ def test_truncated_mail_is_refused(cut: float) -> None:
         "To: (c):\n",  # python/cpython#151857
         "Subject: =?x-unknown?q?broken?=\n",
         "Subject: =?utf-8?b?###?=\n",
+        "Subject: =?utf\xe98?q?x?=\n",  # a charset name that is not ASCII: CharsetError
         "Subject: caf\xe9 au lait\n",  # raw 8-bit Latin-1
     ],
 )
@@ -170,3 +171,21 @@ def test_mime_parameter_without_value_does_not_fail() -> None:
 def test_text_that_merely_starts_with_a_colon_line_is_not_mail() -> None:
     assert detect(b"Note: call the bank.\nFrom: me\n", "n") is MediaType.TEXT
     assert detect(b"From: me\nTo: you\n\nHi", "n") is MediaType.EMAIL
+
+
+def test_deeply_nested_parts_are_refused_not_crashed() -> None:
+    levels = 3000
+    opening = "".join(
+        f'Content-Type: multipart/mixed; boundary="b{i}"\n\n--b{i}\n' for i in range(levels)
+    )
+    closing = "".join(f"--b{i}--\n" for i in reversed(range(levels)))
+    data = f"From: a@example.com\nSubject: deep\n{opening}Content-Type: text/plain\n\nhi\n{closing}"
+    with pytest.raises(CorruptEmailError, match="nested too deeply"):
+        extract_document(data.encode(), "deep.eml")
+
+
+@pytest.mark.parametrize("charset", ["uu", "utf\x008", "no-such-charset"])
+def test_a_body_charset_that_is_no_text_encoding_falls_back_to_detection(charset: str) -> None:
+    data = f'From: a@example.com\nSubject: s\nContent-Type: text/plain; charset="{charset}"\n\n'
+    result = extract_document(data.encode() + "Grüße".encode(), "m")
+    assert result.text.endswith("\n\nGrüße")

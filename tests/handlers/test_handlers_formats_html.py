@@ -112,3 +112,12 @@ def test_undeclared_charset_is_detected() -> None:
 def test_deeply_nested_markup_is_read_without_recursion() -> None:
     markup = "<div>" * 50_000 + "deep" + "</div>" * 50_000
     assert html_to_text(markup) == "deep"
+
+
+def test_processing_instructions_and_comments_are_not_text() -> None:
+    assert html_to_text("<p>RFC 7159<?a>.</p><!-- note --><p>next</p>") == "RFC 7159.\n\nnext"
+
+
+def test_a_declared_codec_that_is_not_a_text_encoding_is_ignored() -> None:
+    data = '<meta charset="uu"><p>Café</p>'.encode()
+    assert extract_document(data, "page").text == "Café"

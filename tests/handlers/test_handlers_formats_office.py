@@ -223,3 +223,16 @@ def test_limits_apply_to_office_parts() -> None:
             (DOCUMENTS / "report.odt").read_bytes(), "o", DocumentLimits(max_member_bytes=1000)
         )
     assert caught.value.limit == "DOCUMENT_MAX_MEMBER_BYTES"
+
+
+def test_deeply_nested_xml_is_refused_not_crashed() -> None:
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    document = (
+        f"<w:document {w}><w:body><w:p>".encode()
+        + b"<w:r>" * 100_000 + b"<w:t>x</w:t>" + b"</w:r>" * 100_000
+        + b"</w:p></w:body></w:document>"
+    )  # fmt: skip
+    docx = rezip((DOCUMENTS / "report.docx").read_bytes(), replace={"word/document.xml": document})
+    limits = DocumentLimits(max_compression_ratio=1_000_000)  # past the ratio bound
+    with pytest.raises(CorruptDocxError, match="nested too deeply"):
+        extract_document(docx, "deep.docx", limits)
