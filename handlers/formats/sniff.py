@@ -42,7 +42,7 @@ _XHTML_DOCTYPE = re.compile(r"<!DOCTYPE\s+html\s+PUBLIC\s+\"-//W3C//DTD XHTML", 
 # RFC 5322 header fields: a name of printable ASCII but the colon, then a colon.
 _HEADER_FIELD = re.compile(rb"([!-9;-~]+)[ \t]*:")
 _MAIL_FIELDS = {b"date", b"subject", b"to", b"message-id", b"mime-version", b"received",
-                b"sender", b"reply-to", b"cc"}  # fmt: skip
+                b"sender", b"reply-to", b"cc", b"content-type"}  # fmt: skip
 _HEADER_SCAN_BYTES = 65_536
 
 
