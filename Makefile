@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 UV_VERSION := 0.13.9
 
-.PHONY: setup test test-fast lint build check demo clean tesseract lock
+.PHONY: setup test test-fast lint build check demo clean tesseract lock docs
 
 setup: $(STAMP)
 
@@ -38,6 +38,10 @@ test-fast: setup
 ARCH ?= arm64
 build: setup
 	$(BIN)/python -m packager --arch $(ARCH)
+
+# Regenerate the documentation the code defines (tables, the data-flow graph); tests fail when stale.
+docs: setup
+	$(BIN)/docpipe docs
 
 check: setup
 	$(BIN)/docpipe check --stack dev

@@ -26,8 +26,9 @@ FIRST_CALL = {
     "ocr": "import handlers.ocr, handlers.ocr_engine, PIL.Image, pypdfium2, pytesseract",
     "summarize": "import handlers.summarize; from handlers.summarizer import _punkt, stop_words; "
     "_punkt(); stop_words()",
-    "classify": "import json, handlers.classify; from handlers.classifier import classifier_for, "
-    "DEFAULT_CATEGORIES; classifier_for(json.dumps(DEFAULT_CATEGORIES))",
+    "classify": "import json, handlers.classify; from handlers.classifier import classifier_for; "
+    "from contract.categories import DEFAULT_CATEGORIES; "
+    "classifier_for(json.dumps(DEFAULT_CATEGORIES))",
     "sweep": "import handlers.sweep",
 }
 AWS_FIRST_CALL = (

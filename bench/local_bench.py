@@ -29,8 +29,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
+from local.poller import lambda_record  # noqa: E402
 from local.run import document_files, upload, wait_until_settled  # noqa: E402
-from local.runtime import RuntimeOptions, lambda_record  # noqa: E402
+from local.runtime import RuntimeOptions  # noqa: E402
 from local.session import LocalSession, SessionOptions  # noqa: E402
 
 STAGES = ("ocr", "summarize", "classify")

@@ -96,7 +96,7 @@ def sweep_seconds_per_run(repeats: int) -> float:
             BillingMode="PAY_PER_REQUEST",
         )
         os.environ["DOCPIPE_NEXT_QUEUE_URL"] = sqs.create_queue(QueueName="ocr")["QueueUrl"]
-        from handlers.envelope import doc_id_for
+        from contract.messages import doc_id_for
 
         for index in range(SWEPT):
             key = f"incoming/doc-{index}.png"

@@ -11,6 +11,7 @@ import argparse
 import json
 import shlex
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-STAGE_LABELS = {"ocr": "ocr", "summarize": "sum", "classify": "cls"}
+from contract import stages
+
 SUMMARY_CHARS = 60
 
 
@@ -154,17 +156,27 @@ class ProgressDisplay:
 
     def update(self, tick: Any) -> None:
         # Short enough for 80 columns: invocations per stage, then dead letters.
-        invoked = " ".join(
-            f"{STAGE_LABELS.get(stage, stage)}:{n}" for stage, n in tick.invocations.items() if n
-        )
+        invoked = " ".join(f"{_label(stage)}:{n}" for stage, n in tick.invocations.items() if n)
         detail = f"runs {invoked or '-'} dlq:{tick.dead_lettered}"
         self.progress.update(self.task, completed=tick.settled, total=tick.total, detail=detail)
 
 
+def _label(stage: str) -> str:
+    """The stage's short label from the stage table (progress lines fit 80 columns)."""
+    return stages.TABLE[stage].label if stage in stages.TABLE else stage
+
+
 def _format_timings(timings: dict[str, float]) -> str:
-    return " ".join(
-        f"{STAGE_LABELS.get(stage, stage)} {seconds:.2f}s" for stage, seconds in timings.items()
-    )
+    return " ".join(f"{_label(stage)} {seconds:.2f}s" for stage, seconds in timings.items())
+
+
+STATUS_STYLES = {
+    "done": "green",
+    "rejected": "magenta",
+    "dead-lettered": "yellow",
+    "in-progress": "cyan",
+    "lost": "red",
+}
 
 
 def _print_report(report: Any) -> None:
@@ -176,8 +188,9 @@ def _print_report(report: Any) -> None:
     table.add_column("summary", no_wrap=True, overflow="ellipsis", max_width=SUMMARY_CHARS)
     table.add_column("time per stage", no_wrap=True)
     for doc in report.documents:
-        style = {"done": "green", "dead-lettered": "yellow"}.get(doc.status, "red")
-        summary = (doc.summary or "").replace("\n", " ")
+        style = STATUS_STYLES.get(doc.status, "red")
+        # A rejected document shows why in the summary's place.
+        summary = (doc.summary or doc.reason or "").replace("\n", " ")
         table.add_row(
             Path(doc.source).name,
             f"[{style}]{doc.status}[/]",
@@ -189,8 +202,10 @@ def _print_report(report: Any) -> None:
         )
     console.print(table)
     dlq = ", ".join(f"{stage} {n}" for stage, n in report.dlq.items() if n) or "none"
+    counts = Counter(doc.status for doc in report.documents)
+    settled = ", ".join(f"{status} {counts[status]}" for status in STATUS_STYLES if counts[status])
     console.print(
-        f"{len(report.documents)} documents in {report.elapsed_s:.1f} s; "
+        f"{len(report.documents)} documents in {report.elapsed_s:.1f} s: {settled}; "
         f"dead letters: {dlq}; lost: {report.lost}"
     )
 
@@ -240,12 +255,15 @@ def run_down(_args: argparse.Namespace) -> int:
 
 
 def run_send(args: argparse.Namespace) -> int:
-    from local.state import StateError, send_manual_event
+    from contract.messages import manual_event
+    from ops.operate import send_test_event
+    from ops.target import TargetError, from_local_state
 
     try:
-        message_id = send_manual_event(args.file)
-    except StateError as exc:
+        manual_event(args.file)  # a bad key is refused before looking for the deployment
+        message_id = send_test_event(from_local_state(), args.file)
+    except (TargetError, ValueError) as exc:
         Console(stderr=True).print(f"[red]error:[/] {exc}")
         return 1
-    print(f"sent {{'file': {args.file!r}}} to the OCR queue (message {message_id})")
+    print(f"sent {{'file': {args.file!r}}} to the first stage's queue (message {message_id})")
     return 0

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 # Modules under cli/ that provide sub-commands, in the order `docpipe --help` lists them.
-COMMAND_MODULES = ("preview", "check", "local", "status", "graph", "cost")
+COMMAND_MODULES = ("preview", "check", "local", "status", "results", "graph", "cost", "docs")
 
 
 def build_parser() -> argparse.ArgumentParser:

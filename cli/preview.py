@@ -15,10 +15,11 @@ from rich.console import Console
 from rich.tree import Tree
 
 from mockrun import Registration, StackRun, run_program
+from policies import resource_types as t
 
 # For each type token, the inputs worth showing (wire names) and how to label them.
 KEY_SETTINGS: dict[str, dict[str, str]] = {
-    "aws:lambda/function:Function": {
+    t.FUNCTION: {
         "runtime": "runtime",
         "architectures": "arch",
         "memorySize": "memory MB",
@@ -26,27 +27,27 @@ KEY_SETTINGS: dict[str, dict[str, str]] = {
         "reservedConcurrentExecutions": "reserved",
         "packageType": "package",
     },
-    "aws:sqs/queue:Queue": {
+    t.QUEUE: {
         "visibilityTimeoutSeconds": "visibility s",
         "messageRetentionSeconds": "retention s",
         "sqsManagedSseEnabled": "SSE-SQS",
         "kmsMasterKeyId": "KMS",
         "receiveWaitTimeSeconds": "long poll s",
     },
-    "aws:lambda/eventSourceMapping:EventSourceMapping": {
+    t.MAPPING: {
         "batchSize": "batch",
         "maximumBatchingWindowInSeconds": "window s",
         "scalingConfig": "scaling",
         "functionResponseTypes": "responses",
     },
-    "aws:cloudwatch/logGroup:LogGroup": {"retentionInDays": "retention days"},
-    "aws:dynamodb/table:Table": {
+    t.LOG_GROUP: {"retentionInDays": "retention days"},
+    t.TABLE: {
         "billingMode": "billing",
         "pointInTimeRecovery": "PITR",
         "deletionProtectionEnabled": "deletion protection",
     },
-    "aws:scheduler/schedule:Schedule": {"scheduleExpression": "schedule"},
-    "aws:cloudwatch/metricAlarm:MetricAlarm": {
+    t.SCHEDULE: {"scheduleExpression": "schedule"},
+    t.METRIC_ALARM: {
         "metricName": "metric",
         "threshold": "threshold",
     },

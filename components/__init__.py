@@ -4,7 +4,7 @@ from components.document_store import DocumentStore, DocumentStoreArgs, QueueNot
 from components.iam import PolicyConditionArgs, PolicyStatementArgs
 from components.pipeline import CategoryArgs, DocumentPipeline, DocumentPipelineArgs, StageArgs
 from components.queue_function import QueueFunction, QueueFunctionArgs, QueueProducerArgs
-from components.results_table import ResultsTable, ResultsTableArgs
+from components.results_table import ResultsTable, ResultsTableArgs, TableIndexArgs
 from components.scheduled_trigger import ScheduledTrigger, ScheduledTriggerArgs
 
 COMPONENTS = [QueueFunction, DocumentStore, ResultsTable, ScheduledTrigger, DocumentPipeline]
@@ -27,4 +27,5 @@ __all__ = [
     "ScheduledTrigger",
     "ScheduledTriggerArgs",
     "StageArgs",
+    "TableIndexArgs",
 ]

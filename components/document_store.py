@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.validation import Problems, check_range, merge, plain
+from components.validation import Problems, check_range, coerce, merge, plain
 
 TYPE = "docpipe:index:DocumentStore"
 DEFAULT_EVENTS = ["s3:ObjectCreated:*"]
@@ -106,7 +106,7 @@ class DocumentStore(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DocumentStoreArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        s = validate(name, args)
+        s = validate(name, coerce(DocumentStoreArgs, args, "DocumentStore", name))
         super().__init__(TYPE, name, None, opts)
         self._name, self._s = name, s
         kept: dict[str, Any] = {"protect": True, "retain_on_delete": True} if s["protect"] else {}

@@ -22,10 +22,13 @@ VPC_ACTIONS = [
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
 ]
+# Reading metrics (the sweep's backlog guard) is not scoped to a resource either.
+METRICS_READ_ACTIONS = ["cloudwatch:GetMetricData"]
 # Actions that do not support resource-level permissions: "*" is their only valid resource.
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html
 # https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions
-UNSCOPED_ACTIONS = frozenset(XRAY_ACTIONS + VPC_ACTIONS)
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+UNSCOPED_ACTIONS = frozenset(XRAY_ACTIONS + VPC_ACTIONS + METRICS_READ_ACTIONS)
 
 
 class PolicyConditionArgs(TypedDict):

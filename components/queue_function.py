@@ -12,7 +12,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.validation import Problems, check_range, is_known, merge, plain
+from components.validation import Problems, check_range, coerce, is_known, merge, plain
+from contract.aws import is_aws_managed_sqs_key
 
 TYPE = "docpipe:index:QueueFunction"
 
@@ -45,7 +46,6 @@ RESERVED_ENVIRONMENT = frozenset(
      "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
      "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"}
 )  # fmt: skip
-AWS_MANAGED_SQS_KEY = "alias/aws/sqs"
 CONSUME_ACTIONS = [
     "sqs:ReceiveMessage",
     "sqs:DeleteMessage",
@@ -305,7 +305,7 @@ def _check_encryption(problems: Problems, s: Mapping[str, Any]) -> None:
     key = plain(s.get("kms_key_arn"))
     if key is not None and s["create_kms_key"]:
         problems.add("kms_key_arn", "kms_key_arn and create_kms_key exclude each other")
-    if producers and isinstance(key, str) and key.endswith(AWS_MANAGED_SQS_KEY):
+    if producers and is_aws_managed_sqs_key(key):
         services = sorted({p["service"] for p in producers})
         problems.add(
             "kms_key_arn",
@@ -373,7 +373,7 @@ class QueueFunction(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: QueueFunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        settings = validate(name, args)  # before any child registers
+        settings = validate(name, coerce(QueueFunctionArgs, args, "QueueFunction", name))
         super().__init__(TYPE, name, None, opts)
         self._name, self._s = name, settings
         self._tags = settings.get("tags")

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.validation import Problems, check_range, merge, plain
+from components.validation import Problems, check_range, coerce, merge, plain
 
 TYPE = "docpipe:index:ScheduledTrigger"
 EXPRESSION = re.compile(r"^(rate|cron|at)\(.+\)$")
@@ -94,7 +94,7 @@ class ScheduledTrigger(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ScheduledTriggerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        s = validate(name, args)
+        s = validate(name, coerce(ScheduledTriggerArgs, args, "ScheduledTrigger", name))
         super().__init__(TYPE, name, None, opts)
         account = aws.get_caller_identity_output(
             opts=pulumi.InvokeOutputOptions(parent=self)

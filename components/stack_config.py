@@ -13,7 +13,8 @@ from typing import Any, cast
 
 import pulumi
 
-from components.pipeline import STAGES, DocumentPipelineArgs
+from components.pipeline import DocumentPipelineArgs
+from contract import stages as stage_table
 
 OFFLINE_ENV = "DOCPIPE_OFFLINE"
 # Config names of stage settings -> QueueFunction argument names.
@@ -50,8 +51,9 @@ def stages(config: pulumi.Config) -> dict[str, dict[str, Any]]:
         raise ValueError("docpipe:stages must be a JSON object keyed by stage")
     problems, result = [], {}
     for stage, overrides in raw.items():
-        if stage not in STAGES or not isinstance(overrides, dict):
-            problems.append(f"{stage!r} is not a stage ({', '.join(STAGES)}) with an object")
+        names = stage_table.TABLE.names
+        if stage not in names or not isinstance(overrides, dict):
+            problems.append(f"{stage!r} is not a stage ({', '.join(names)}) with an object")
             continue
         unknown = sorted(set(overrides) - set(STAGE_KEYS))
         problems += [f"{stage}.{key} is not a stage setting" for key in unknown]

@@ -17,20 +17,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from contract.categories import UNCLASSIFIED, Category, parse_categories
 from handlers.textio import WORD, stop_words
 
-UNCLASSIFIED = "unclassified"
 MAX_CLASSIFIED_CHARS = 200_000  # keeps cost linear on very long documents
 MAX_PHRASE_WORDS = 4
 
 Term = tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Category:
-    name: str
-    keywords: tuple[str, ...] = ()
-    examples: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,39 +44,6 @@ class Classification:
             "scores": self.scores,
             "matched_terms": self.matched_terms,
         }
-
-
-def parse_categories(raw: list[dict[str, Any]]) -> tuple[Category, ...]:
-    """Validate the configured categories; one ValueError lists every problem."""
-    problems: list[str] = []
-    categories: list[Category] = []
-    names: set[str] = set()
-    for position, item in enumerate(raw):
-        name = item.get("name") if isinstance(item, dict) else None
-        if not isinstance(name, str) or not name or name == UNCLASSIFIED:
-            problems.append(f"category {position}: 'name' must be a non-empty string, not {name!r}")
-            continue
-        if name in names:
-            problems.append(f"category {name!r} is defined twice")
-        names.add(name)
-        keywords = _strings(item, "keywords", name, problems)
-        examples = _strings(item, "examples", name, problems)
-        if not keywords and not examples:
-            problems.append(f"category {name!r} needs keywords or examples")
-        categories.append(Category(name, keywords, examples))
-    if not raw:
-        problems.append("no categories configured")
-    if problems:
-        raise ValueError("invalid CLASSIFY_CATEGORIES: " + "; ".join(problems))
-    return tuple(categories)
-
-
-def _strings(item: dict[str, Any], field: str, name: str, problems: list[str]) -> tuple[str, ...]:
-    values = item.get(field, [])
-    if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
-        problems.append(f"category {name!r}: {field!r} must be a list of non-empty strings")
-        return ()
-    return tuple(values)
 
 
 @functools.cache
@@ -192,16 +152,3 @@ def _unclassified(categories: tuple[Category, ...]) -> Classification:
 def classifier_for(categories_json: str) -> Classifier:
     """One trained classifier per configuration (cached: a warm Lambda trains once)."""
     return Classifier(parse_categories(json.loads(categories_json)))
-
-
-# The stack's default categories (Pulumi.yaml, DocumentPipeline; a test keeps them equal);
-# the CLI uses them when CLASSIFY_CATEGORIES is not set.
-DEFAULT_CATEGORIES: list[dict[str, Any]] = [
-    {"name": "invoice", "keywords": ["invoice", "amount due", "total", "payment", "VAT"],
-     "examples": []},
-    {"name": "contract", "keywords": ["agreement", "party", "term", "termination", "liability"],
-     "examples": []},
-    {"name": "report", "keywords": ["quarterly", "analysis", "results", "revenue", "findings"],
-     "examples": []},
-    {"name": "letter", "keywords": ["dear", "sincerely", "regards"], "examples": []},
-]  # fmt: skip

@@ -1,139 +1,46 @@
-"""Settings from the environment the stack sets (docs/runtime-contract.md).
+"""The settings the handlers group together, read from the runtime contract's environment.
 
-Read per invocation (cheap) so tests and local mode can change them without reloading.
-A malformed value is a deployment bug, not bad input: it raises `ValueError` naming it.
+Names, types, bounds and defaults are `contract.settings`'s; the defaults also serve the
+debugging CLIs and tests, which run without the stack's environment.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
-from typing import Any
 
-DEFAULT_MAX_BYTES = 26_214_400  # 25 MiB: above the 20 MB the pipeline promises to accept
-DEFAULT_MAX_PAGES = 90  # the stack's default: the OCR timeout 180 s / 2 s per page
-# The stack's defaults (Pulumi.yaml, DocumentPipeline): it always sets these variables, and a
-# test keeps the copies equal; the defaults serve the CLIs and tests.
-DEFAULT_THRESHOLD = 0.3
-DEFAULT_SUMMARY_SENTENCES, DEFAULT_SUMMARY_CHARS = 5, 1200
-DEFAULT_SWEEP_MIN_AGE_MINUTES = 120
-DEFAULT_SWEEP_MAX_AGE_MINUTES = 1440
-DEFAULT_SWEEP_MAX_PER_RUN = 100
-
-
-def _env(name: str, default: str | None = None) -> str:
-    value = os.environ.get(name, default)
-    if value is None or value == "":
-        raise ValueError(f"environment variable {name} is not set")
-    return value
-
-
-def _int(name: str, default: int, minimum: int = 1) -> int:
-    raw = os.environ.get(name, "")
-    try:
-        value = int(raw) if raw else default
-    except ValueError as exc:
-        raise ValueError(f"{name}={raw!r} is not an integer") from exc
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "")
-    try:
-        return float(raw) if raw else default
-    except ValueError as exc:
-        raise ValueError(f"{name}={raw!r} is not a number") from exc
+from contract import settings as env
 
 
 @dataclass(frozen=True)
 class OcrLimits:
-    max_bytes: int = DEFAULT_MAX_BYTES
-    max_pages: int = DEFAULT_MAX_PAGES
-    language: str = "eng"
+    max_bytes: int = env.OCR_MAX_BYTES.default
+    max_pages: int = env.OCR_MAX_PAGES.default
+    language: str = env.OCR_LANGUAGE.default
 
     @classmethod
     def from_env(cls) -> OcrLimits:
         return cls(
-            max_bytes=_int("OCR_MAX_BYTES", DEFAULT_MAX_BYTES),
-            max_pages=_int("OCR_MAX_PAGES", DEFAULT_MAX_PAGES),
-            language=os.environ.get("OCR_LANGUAGE") or "eng",
+            max_bytes=env.OCR_MAX_BYTES.read(),
+            max_pages=env.OCR_MAX_PAGES.read(),
+            language=env.OCR_LANGUAGE.read(),
         )
 
 
 @dataclass(frozen=True)
 class SummaryBounds:
-    max_sentences: int = DEFAULT_SUMMARY_SENTENCES
-    max_chars: int = DEFAULT_SUMMARY_CHARS
+    max_sentences: int = env.SUMMARY_MAX_SENTENCES.default
+    max_chars: int = env.SUMMARY_MAX_CHARS.default
 
     @classmethod
     def from_env(cls) -> SummaryBounds:
         return cls(
-            max_sentences=_int("SUMMARY_MAX_SENTENCES", DEFAULT_SUMMARY_SENTENCES),
-            max_chars=_int("SUMMARY_MAX_CHARS", DEFAULT_SUMMARY_CHARS),
+            max_sentences=env.SUMMARY_MAX_SENTENCES.read(),
+            max_chars=env.SUMMARY_MAX_CHARS.read(),
         )
-
-
-@dataclass(frozen=True)
-class Prefixes:
-    incoming: str = "incoming/"
-    text: str = "text/"
-    summaries: str = "summaries/"
-
-    @classmethod
-    def from_env(cls) -> Prefixes:
-        return cls(
-            incoming=os.environ.get("DOCPIPE_INCOMING_PREFIX") or "incoming/",
-            text=os.environ.get("DOCPIPE_TEXT_PREFIX") or "text/",
-            summaries=os.environ.get("DOCPIPE_SUMMARY_PREFIX") or "summaries/",
-        )
-
-
-def bucket() -> str:
-    return _env("DOCPIPE_BUCKET")
 
 
 def default_bucket() -> str:
-    """The bucket a manual `{"file": key}` event means; only such events need it."""
-    return os.environ.get("DOCPIPE_BUCKET", "")
-
-
-def table() -> str:
-    return _env("DOCPIPE_TABLE")
-
-
-def next_queue_url() -> str:
-    return _env("DOCPIPE_NEXT_QUEUE_URL")
-
-
-def classify_threshold() -> float:
-    value = _float("CLASSIFY_THRESHOLD", DEFAULT_THRESHOLD)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"CLASSIFY_THRESHOLD must be within [0, 1], got {value}")
-    return value
-
-
-def categories() -> list[dict[str, Any]]:
-    raw = _env("CLASSIFY_CATEGORIES")
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise ValueError(f"CLASSIFY_CATEGORIES is not JSON: {exc}") from exc
-    if not isinstance(data, list):
-        raise ValueError("CLASSIFY_CATEGORIES must be a JSON list of categories")
-    return data
-
-
-def sweep_min_age_minutes() -> int:
-    return _int("SWEEP_MIN_AGE_MINUTES", DEFAULT_SWEEP_MIN_AGE_MINUTES, minimum=0)
-
-
-def sweep_max_age_minutes() -> int:
-    """Objects older than this are not looked up: swept already (default one day)."""
-    return _int("SWEEP_MAX_AGE_MINUTES", DEFAULT_SWEEP_MAX_AGE_MINUTES)
-
-
-def sweep_max_per_run() -> int:
-    return _int("SWEEP_MAX_PER_RUN", DEFAULT_SWEEP_MAX_PER_RUN)
+    """The bucket a manual `{"file": key}` event means; only such events need it, so the
+    debugging CLIs run without it."""
+    return os.environ.get(env.BUCKET.name, "")

@@ -12,32 +12,38 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from handlers import config, runtime
-from handlers.envelope import (
+from contract import layout
+from contract.errors import DocumentError, DocumentTooLargeError, InvalidEnvelopeError
+from contract.ledger import RECEIVED, REJECTED, Attr, stage_done
+from contract.messages import (
+    Document,
     ObjectRef,
     Source,
-    TextReady,
-    parse_ocr_event,
-    parse_ocr_message,
-    to_json,
+    parse_upload_event,
+    parse_upload_message,
 )
-from handlers.errors import DocumentError, DocumentTooLargeError, InvalidEnvelopeError
+from handlers import config, ledger, runtime
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 STAGE = "ocr"
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     if _is_sqs_batch(event):
-        return runtime.run_batch(STAGE, event, context, handle_message)
+        return dict(runtime.run_batch(STAGE, event, context, handle_record, reject_upload))
     # Direct invocation (console test event, or an S3 event without a queue): no batch to
     # report on, so a bad document raises and the invocation fails visibly.
+    runtime.check_stage(STAGE)
     try:
-        done = [process_object(ref) for ref in parse_ocr_event(event, config.default_bucket())]
+        done = [process_object(ref) for ref in parse_upload_event(event, config.default_bucket())]
     finally:
         runtime.metrics(STAGE).flush_metrics()
-    return {"processed": [envelope.to_dict() for envelope in done]}
+    return {"processed": [document.to_dict() for document in done if document is not None]}
 
 
 def _is_sqs_batch(event: dict[str, Any]) -> bool:
@@ -47,53 +53,82 @@ def _is_sqs_batch(event: dict[str, Any]) -> bool:
     )
 
 
-def handle_message(body: str) -> None:
-    for ref in parse_ocr_message(body, config.default_bucket()):
-        process_object(ref)
+def handle_record(record: SQSRecord) -> None:
+    # One message may announce several uploads: each is settled on its own.
+    for ref in parse_upload_message(record.body, config.default_bucket()):
+        with runtime.settling(STAGE, reject_upload):
+            process_object(ref)
 
 
-def process_object(ref: ObjectRef) -> TextReady:
-    """OCR one uploaded object, store its text, and tell the summarize stage."""
+def process_object(ref: ObjectRef) -> Document | None:
+    """Take one upload: extract its text, pass the document on, and move the upload out of
+    `incoming/`. None when the ledger shows it was taken already (a replay)."""
     from handlers.ocr_engine import extract_text
 
-    prefixes = config.Prefixes.from_env()
     limits = config.OcrLimits.from_env()
     where = f"s3://{ref.bucket}/{ref.key}"
-    if not ref.key.startswith(prefixes.incoming):
-        raise InvalidEnvelopeError(f"key is not under {prefixes.incoming!r}", where)
+    if not ref.key.startswith(layout.INCOMING.path):
+        raise InvalidEnvelopeError(f"key is not under {layout.INCOMING.path!r}", where)
+    if ref.etag is not None and _replayed(Source(ref.bucket, ref.key, ref.etag, ref.version_id)):
+        return None
     with runtime.timed() as elapsed_ms:
         data, source = _download(ref, limits.max_bytes, where)
-        result = extract_text(data, where, limits)
-        text_key = f"{prefixes.text}{source.doc_id}.txt"
-        runtime.client("s3").put_object(
-            Bucket=source.bucket,
-            Key=text_key,
-            Body=result.text.encode("utf-8"),
-            ContentType="text/plain; charset=utf-8",
+        if source.etag != ref.etag and _replayed(source):
+            return None
+        ledger.advance(
+            source, STAGE, RECEIVED, **{Attr.RECEIVED_AT: ledger.now(), Attr.ORIGIN: ref.origin}
         )
-    envelope = TextReady(
+        result = extract_text(data, where, limits)
+        text_key = layout.TEXT.key_for(source.doc_id)
+        runtime.put_text(source.bucket, text_key, result.text)
+    document = Document(
         doc_id=source.doc_id,
         source=source,
-        text_key=text_key,
+        stage=STAGE,
+        keys={"text": text_key},
         pages=result.pages,
         ocr_confidence=result.confidence,
-        timings_ms={"ocr": elapsed_ms()},
+        media_type=result.media_type,
+        method=_method(result.page_methods),
+        timings_ms={STAGE: elapsed_ms()},
     )
-    runtime.client("sqs").send_message(
-        QueueUrl=config.next_queue_url(), MessageBody=to_json(envelope)
-    )
-    _record(envelope, result.ocr_pages, ref.origin)
-    return envelope
+    runtime.forward(document)
+    facts = {"pages": document.pages, "media_type": document.media_type, "method": document.method}
+    kept = layout.archived_key(layout.PROCESSED, source.key)
+    ledger.advance(source, STAGE, stage_done(STAGE), **facts, **{Attr.ARCHIVED_KEY: kept})
+    runtime.archive_upload(source, layout.PROCESSED)
+    _record(document, result.ocr_pages, ref.origin)
+    return document
+
+
+def _replayed(source: Source) -> bool:
+    """Was this upload taken already? Then finish what a crash may have left: its move."""
+    runtime.identify(source)
+    status = ledger.passed(source.doc_id, STAGE)
+    if status is None:
+        return False
+    runtime.archive_upload(source, layout.REJECTED if status == REJECTED else layout.PROCESSED)
+    runtime.logger(STAGE).info("replay: upload taken already", extra={"doc_id": source.doc_id})
+    runtime.count(STAGE, "Replays")
+    return True
+
+
+def reject_upload(source: Source, error: DocumentError) -> None:
+    """Record why the upload is refused, then keep it under `rejected/` (never deleted)."""
+    kept = layout.archived_key(layout.REJECTED, source.key)
+    ledger.reject(source, STAGE, error, **{Attr.ARCHIVED_KEY: kept})
+    runtime.archive_upload(source, layout.REJECTED)
+
+
+def _method(page_methods: list[str]) -> str:
+    """How the text was obtained: `ocr`, `text-layer`, or `mixed` for a PDF with both."""
+    methods = set(page_methods)
+    return methods.pop() if len(methods) == 1 else "mixed"
 
 
 def _download(ref: ObjectRef, max_bytes: int, where: str) -> tuple[bytes, Source]:
     """The object's bytes and identity; the size is checked before the body is read."""
     response = runtime.get_object(ref.bucket, ref.key, ref.version_id)
-    size = int(response.get("ContentLength", 0))
-    if size > max_bytes:
-        response["Body"].close()
-        raise DocumentTooLargeError(f"{size} bytes exceeds the {max_bytes} limit", where)
-    data = response["Body"].read()
     # The ETag of the bytes we read, not the event's: a manual event has none, and an
     # overwrite between event and read must give the new version its own doc_id.
     source = Source(
@@ -102,26 +137,31 @@ def _download(ref: ObjectRef, max_bytes: int, where: str) -> tuple[bytes, Source
         etag=str(response["ETag"]).strip('"'),
         version_id=response.get("VersionId") or ref.version_id,
     )
-    return data, source
+    runtime.identify(source)
+    size = int(response.get("ContentLength", 0))
+    if size > max_bytes:
+        response["Body"].close()
+        raise DocumentTooLargeError(f"{size} bytes exceeds the {max_bytes} limit", where)
+    return response["Body"].read(), source
 
 
-def _record(envelope: TextReady, ocr_pages: int, origin: str) -> None:
+def _record(document: Document, ocr_pages: int, origin: str) -> None:
     runtime.logger(STAGE).info(
         "text extracted",
         extra={
-            "doc_id": envelope.doc_id,
-            "key": envelope.source.key,
-            "pages": envelope.pages,
+            "doc_id": document.doc_id,
+            "key": document.source.key,
+            "pages": document.pages,
             "ocr_pages": ocr_pages,
-            "confidence": envelope.ocr_confidence,
+            "confidence": document.ocr_confidence,
             "origin": origin,
-            "ms": envelope.timings_ms["ocr"],
+            "ms": document.timings_ms[STAGE],
         },
     )
-    runtime.count(STAGE, "Pages", envelope.pages)
+    runtime.count(STAGE, "Pages", document.pages)
     runtime.count(STAGE, "OcrPages", ocr_pages)
-    runtime.count(STAGE, "OcrConfidence", envelope.ocr_confidence * 100, "Percent")
-    runtime.count(STAGE, "OcrDuration", envelope.timings_ms["ocr"], "Milliseconds")
+    runtime.count(STAGE, "OcrConfidence", document.ocr_confidence * 100, "Percent")
+    runtime.count(STAGE, "OcrDuration", document.timings_ms[STAGE], "Milliseconds")
 
 
 def main(argv: list[str]) -> int:

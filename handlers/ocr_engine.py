@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handlers.config import OcrLimits
-from handlers.errors import (
+from contract import settings as env
+from contract.errors import (
     CorruptImageError,
     CorruptPdfError,
     DocumentTooLargeError,
@@ -23,6 +23,7 @@ from handlers.errors import (
     EncryptedPdfError,
     UnsupportedTypeError,
 )
+from handlers.config import OcrLimits
 
 RENDER_DPI = 300
 # A page wider or taller than this many pixels at 300 DPI (about 1.7 m) is rendered smaller:
@@ -103,7 +104,7 @@ def extract_text(data: bytes, source: str, limits: OcrLimits | None = None) -> O
         )
     kind = detect_type(data, source)
     # tesseract's OpenMP threads fight each other on Lambda's 1-2 vCPUs: 5-7x slower.
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    os.environ.setdefault(env.OMP_THREAD_LIMIT.name, str(env.OMP_THREAD_LIMIT.default))
     pages = (
         _pdf_pages(data, source, limits)
         if kind == "pdf"

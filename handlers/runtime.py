@@ -11,12 +11,28 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
-from handlers.errors import DocumentError, ObjectNotFoundError
+from contract import settings as env
+from contract.errors import DocumentError, InvalidEnvelopeError, ObjectNotFoundError
+from contract.layout import Prefix, archived_key
+from contract.messages import Document, Source, parse_document
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+RecordHandler = Callable[["SQSRecord"], None]
+Rejecter = Callable[[Source, DocumentError], None]
+Unit = Literal["Count", "Milliseconds", "Percent", "Bytes"]
+
+# The document the record in hand is about, once a stage knows it: a document error then
+# settles that document as rejected instead of retrying the message.
+_document: ContextVar[Source | None] = ContextVar("docpipe_document", default=None)
 
 
 @functools.cache
@@ -57,6 +73,83 @@ def get_object(bucket: str, key: str, version_id: str | None = None) -> dict[str
         raise
 
 
+def put_text(bucket: str, key: str, text: str) -> None:
+    client("s3").put_object(
+        Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType="text/plain; charset=utf-8"
+    )
+
+
+def archive_upload(source: Source, area: Prefix) -> str:
+    """Move the upload's version out of `incoming/` into `area` (copy, then delete exactly
+    that version, so a newer upload under the same key stays); the key it is kept under.
+
+    Idempotent: when the version is gone already (an earlier try moved it), nothing happens.
+    """
+    from botocore.exceptions import ClientError
+
+    kept = archived_key(area, source.key)
+    if source.version_id is None:
+        return kept  # an unversioned upload cannot be moved safely: a newer one could go
+    s3 = client("s3")
+    try:
+        s3.copy_object(
+            Bucket=source.bucket,
+            Key=kept,
+            CopySource={"Bucket": source.bucket, "Key": source.key, "VersionId": source.version_id},
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "NoSuchVersion", "404"}:
+            return kept
+        raise
+    s3.delete_object(Bucket=source.bucket, Key=source.key, VersionId=source.version_id)
+    return kept
+
+
+def forward(document: Document) -> None:
+    """Hand the document to the next stage's queue (the stack names it in the environment)."""
+    client("sqs").send_message(QueueUrl=env.NEXT_QUEUE_URL.read(), MessageBody=document.to_json())
+
+
+def read_document(record: SQSRecord) -> Document:
+    """The document message a record carries, about an object in this pipeline's bucket (a
+    message naming another bucket is misrouted or forged: refused, never followed)."""
+    document = parse_document(record.body)
+    bucket = env.BUCKET.read()
+    if document.source.bucket != bucket:
+        raise InvalidEnvelopeError(
+            f"names bucket {document.source.bucket!r}, not this pipeline's {bucket!r}",
+            f"document {document.doc_id}",
+        )
+    identify(document.source)
+    return document
+
+
+def take(record: SQSRecord, stage: str) -> Document | None:
+    """The record's document, or None when the ledger shows the stage already passed it on
+    (SQS delivers at least once: the work and the hand-off happened)."""
+    from handlers import ledger
+
+    document = read_document(record)
+    if ledger.passed(document.doc_id, stage):
+        logger(stage).info("replay: already passed on", extra={"doc_id": document.doc_id})
+        count(stage, "Replays")
+        return None
+    return document
+
+
+def identify(source: Source) -> None:
+    """Name the document this record is about: from here on a document error rejects it."""
+    _document.set(source)
+
+
+def check_stage(stage: str) -> None:
+    """The function runs the handler of the stage its configuration names; anything else is
+    a deployment bug (one stage's code behind another's queue), failed loudly."""
+    configured = env.STAGE.read()
+    if configured != stage:
+        raise ValueError(f"{env.STAGE.name}={configured!r} but this is the {stage!r} handler")
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests start a fresh emulator per test)."""
     client.cache_clear()
@@ -66,20 +159,21 @@ def reset_clients() -> None:
 def logger(stage: str) -> Logger:
     from aws_lambda_powertools import Logger
 
-    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or f"docpipe-{stage}")
+    return Logger(service=_service(stage))
 
 
 @functools.cache
 def metrics(stage: str) -> Metrics:
     from aws_lambda_powertools import Metrics
 
-    return Metrics(
-        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "docpipe",
-        service=os.environ.get("POWERTOOLS_SERVICE_NAME") or f"docpipe-{stage}",
-    )
+    return Metrics(namespace=env.METRICS_NAMESPACE.read(), service=_service(stage))
 
 
-def count(stage: str, name: str, value: float = 1, unit: str = "Count") -> None:
+def _service(stage: str) -> str:
+    return os.environ.get(env.SERVICE_NAME.name) or f"docpipe-{stage}"
+
+
+def count(stage: str, name: str, value: float = 1, unit: Unit = "Count") -> None:
     metrics(stage).add_metric(name=name, unit=unit, value=value)
 
 
@@ -91,12 +185,18 @@ def timed() -> Iterator[Callable[[], int]]:
 
 
 def run_batch(
-    stage: str, event: dict[str, Any], context: Any, handle_body: Callable[[str], None]
-) -> dict[str, Any]:
+    stage: str,
+    event: dict[str, Any],
+    context: LambdaContext | None,
+    handle: RecordHandler,
+    reject: Rejecter | None = None,
+) -> PartialItemFailureResponse:
     """Process an SQS batch; return `batchItemFailures` naming exactly the failed records.
 
-    Failed records stay in the queue, become visible again, and after the queue's
-    maxReceiveCount the redrive moves the original message to the DLQ: nothing is dropped.
+    A document error about a known document settles it at once: the ledger records it as
+    rejected with its reason (`reject`, by default `ledger.reject`), and the message is done.
+    Anything else fails the record: it stays in the queue, becomes visible again, and after
+    the queue's maxReceiveCount the redrive moves the original message to the DLQ.
     """
     from aws_lambda_powertools.utilities.batch import (
         BatchProcessor,
@@ -104,39 +204,78 @@ def run_batch(
         process_partial_response,
     )
 
+    check_stage(stage)
     log = logger(stage)
     if context is not None and hasattr(context, "aws_request_id"):
         log.append_keys(request_id=context.aws_request_id)
 
-    def record_handler(record: Any) -> None:
-        _handle_record(stage, record.message_id, record.body, handle_body)
+    def record_handler(record: SQSRecord) -> None:
+        _handle_record(stage, record, handle, reject or _ledger_reject(stage))
 
     # An entirely failed batch is reported record by record, like a partial one, rather
     # than raised: the outcome (every record retried) is the same and the log is clearer.
     processor = BatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False)
     try:
-        return dict(process_partial_response(event, record_handler, processor, context))
+        return process_partial_response(event, record_handler, processor, context)
     finally:
         metrics(stage).flush_metrics()
 
 
-def _handle_record(
-    stage: str, message_id: str, body: str, handle_body: Callable[[str], None]
-) -> None:
+def _ledger_reject(stage: str) -> Rejecter:
+    def reject(source: Source, error: DocumentError) -> None:
+        from handlers import ledger
+
+        ledger.reject(source, stage, error)
+
+    return reject
+
+
+@dataclass
+class Outcome:
+    rejected: bool = False
+
+
+@contextmanager
+def settling(stage: str, reject: Rejecter) -> Iterator[Outcome]:
+    """Run one document's work: a document error about a known document settles it as
+    rejected (and is not raised); anything else propagates, so the message is retried."""
+    outcome = Outcome()
+    token = _document.set(None)
+    try:
+        yield outcome
+    except DocumentError as exc:
+        source = _document.get()
+        # A message that is not a valid envelope may come from a newer deploy (retrying may
+        # succeed) and one about no known document has nothing to settle: both are retried.
+        if source is None or isinstance(exc, InvalidEnvelopeError):
+            raise
+        reject(source, exc)
+        fields = {"doc_id": source.doc_id, "error": str(exc), "error_type": type(exc).__name__}
+        logger(stage).warning("document rejected", extra=fields)
+        count(stage, "RecordsRejected")
+        outcome.rejected = True
+    finally:
+        _document.reset(token)
+
+
+def _handle_record(stage: str, record: SQSRecord, handle: RecordHandler, reject: Rejecter) -> None:
     log = logger(stage)
     try:
-        with timed() as elapsed_ms:
-            handle_body(body)
-    except DocumentError as exc:
-        log.warning(
-            "bad input",
-            extra={"message_id": message_id, "error": str(exc), "error_type": type(exc).__name__},
-        )
-        count(stage, "RecordsRejected")
-        raise
-    except Exception:
-        log.exception("record failed", extra={"message_id": message_id})
+        with timed() as elapsed_ms, settling(stage, reject) as outcome:
+            handle(record)
+    except Exception as exc:
+        message = "bad message" if isinstance(exc, DocumentError) else "record failed"
+        log.exception(message, extra=_error_fields(record, exc))
         count(stage, "RecordsFailed")
         raise
-    count(stage, "RecordsProcessed")
+    if not outcome.rejected:
+        count(stage, "RecordsProcessed")
     count(stage, "RecordDuration", elapsed_ms(), "Milliseconds")
+
+
+def _error_fields(record: SQSRecord, error: Exception) -> dict[str, str]:
+    return {
+        "message_id": record.message_id,
+        "error": str(error),
+        "error_type": type(error).__name__,
+    }

@@ -1,6 +1,6 @@
-"""Summarize stage: `text/{doc_id}.txt` -> `summaries/{doc_id}.txt` -> classify queue.
+"""Summarize stage: the document's text -> `summaries/{doc_id}.txt` -> the next stage.
 
-Lambda entry point: `handlers.summarize.lambda_handler` (SQS batches of `text.ready`).
+Lambda entry point: `handlers.summarize.lambda_handler` (SQS batches of document messages).
 Debugging without AWS: `python -m handlers.summarize FILE.txt` prints the summary as JSON.
 """
 
@@ -9,60 +9,57 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from handlers import config, runtime
-from handlers.envelope import SummaryReady, parse_text_ready, to_json
-from handlers.errors import DocumentError
+from contract.errors import DocumentError
+from contract.layout import SUMMARIES
+from contract.ledger import stage_done
+from handlers import config, ledger, runtime
 from handlers.textio import read_local_text, read_s3_text
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 STAGE = "summarize"
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return runtime.run_batch(STAGE, event, context, handle_message)
+def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    return dict(runtime.run_batch(STAGE, event, context, handle_record))
 
 
-def handle_message(body: str) -> None:
+def handle_record(record: SQSRecord) -> None:
     from handlers.summarizer import summarize
 
-    prefixes = config.Prefixes.from_env()
-    envelope = parse_text_ready(body, prefixes.text)
+    document = runtime.take(record, STAGE)
+    if document is None:
+        return
+    bucket = document.source.bucket
     with runtime.timed() as elapsed_ms:
-        text = read_s3_text(envelope.source.bucket, envelope.text_key)
+        text = read_s3_text(bucket, document.key("text"))
         summary = summarize(text, config.SummaryBounds.from_env())
-        summary_key = f"{prefixes.summaries}{envelope.doc_id}.txt"
-        runtime.client("s3").put_object(
-            Bucket=envelope.source.bucket,
-            Key=summary_key,
-            Body=summary.summary.encode("utf-8"),
-            ContentType="text/plain; charset=utf-8",
-        )
-    timings = {**envelope.timings_ms, STAGE: elapsed_ms()}
-    result = SummaryReady(
-        doc_id=envelope.doc_id,
-        source=envelope.source,
-        text_key=envelope.text_key,
-        summary_key=summary_key,
+        summary_key = SUMMARIES.key_for(document.doc_id)
+        runtime.put_text(bucket, summary_key, summary.summary)
+    result = document.advanced(
+        STAGE,
+        elapsed_ms(),
+        keys={"summary": summary_key},
         summary_sentences=len(summary.sentences),
-        pages=envelope.pages,
-        ocr_confidence=envelope.ocr_confidence,
-        timings_ms=timings,
     )
-    runtime.client("sqs").send_message(
-        QueueUrl=config.next_queue_url(), MessageBody=to_json(result)
-    )
+    runtime.forward(result)
+    # After the hand-off: a retry after a crash in between sends again (stages are idempotent).
+    ledger.advance(document.source, STAGE, stage_done(STAGE))
     runtime.logger(STAGE).info(
         "summarized",
         extra={
-            "doc_id": envelope.doc_id,
+            "doc_id": document.doc_id,
             "sentences": summary.total_sentences,
             "chosen": len(summary.sentences),
             "truncated": summary.truncated,
-            "ms": timings[STAGE],
+            "ms": result.timings_ms[STAGE],
         },
     )
-    runtime.count(STAGE, "SummarizeDuration", timings[STAGE], "Milliseconds")
+    runtime.count(STAGE, "SummarizeDuration", result.timings_ms[STAGE], "Milliseconds")
     runtime.count(STAGE, "SentencesScored", summary.scored_sentences)
 
 
@@ -89,13 +86,15 @@ def ensure_nltk_data() -> None:
     """CLIs in a checkout: without NLTK_DATA, write and use the repo's `dist/nltk_data`."""
     import os
 
-    if os.environ.get("NLTK_DATA"):
+    from contract import settings as env
+
+    if os.environ.get(env.NLTK_DATA.name):
         return
     try:
         from packager.nltk_data import bundle
     except ImportError:
         return  # not a checkout (e.g. inside Lambda): NLTK_DATA must be set by the stack
-    os.environ["NLTK_DATA"] = str(bundle())
+    os.environ[env.NLTK_DATA.name] = str(bundle())
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract import settings as env
 from handlers.config import SummaryBounds
 from handlers.textio import WORD, stop_words
 
@@ -56,7 +57,7 @@ def _punkt() -> Any:
     import nltk
 
     # nltk reads NLTK_DATA once, at import; honour a value set later (tests, local mode).
-    for folder in reversed(os.environ.get("NLTK_DATA", "").split(os.pathsep)):
+    for folder in reversed(os.environ.get(env.NLTK_DATA.name, "").split(os.pathsep)):
         if folder and folder not in nltk.data.path:
             nltk.data.path.insert(0, folder)
     from nltk.tokenize.punkt import PunktTokenizer

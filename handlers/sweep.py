@@ -1,24 +1,22 @@
-"""Sweep stage: re-enqueue, once, uploads that never produced a result item.
+"""Sweep stage: re-enqueue, once, uploads the pipeline never took.
 
 Lambda entry point: `handlers.sweep.lambda_handler`, fed by the sweep queue with the
-scheduler's `{"version": 1, "kind": "sweep"}`. It lists `incoming/` (ListObjectsV2),
-looks up each object's doc_id in the results table (BatchGetItem), and for each one with
-no item, oldest first and at most SWEEP_MAX_PER_RUN per run, records a `pending` item
-(PutItem on `attribute_not_exists(doc_id)`) and then sends one `ocr.request` (SendMessage;
-SendMessageBatch is a separate IAM action the function does not have).
+scheduler's `{"version": 1, "kind": "sweep"}`. The first stage moves every upload it takes out
+of `incoming/` (to `processed/` or `rejected/`), so `incoming/` holds only what is waiting in
+the first queue or was never announced (a lost notification): listing it costs in proportion
+to pending work, not to every document ever uploaded.
 
-At most one re-send per upload: the pending item makes every later sweep see the upload as
-handled, and its conditional put lets only one of two overlapping sweeps send. Classify
-overwrites it (`status_rank` 0 is below every result's). A document that fails again rests
-in the ocr DLQ once, instead of collecting a copy there on every tick. If SendMessage fails
-after the put, the record fails (logged, retried) but that upload is not re-sent again: it
-is visible as a `pending` item with no result.
+For each upload old enough, oldest first and at most SWEEP_MAX_PER_RUN per run, with no ledger
+item (BatchGetItem), the sweep records a `received` item with origin `sweep` (PutItem on
+`attribute_not_exists(doc_id)`) and then sends one `ocr.request` (SendMessage). The item makes
+every later sweep see the upload as handled, and its conditional put lets only one of two
+overlapping sweeps send; a document that fails again rests in the first DLQ once.
 
-SWEEP_MIN_AGE_MINUTES is at least the time an OCR message can spend retrying before its
-DLQ (the stack validates it), so uploads still in the queue are not sent a second time.
-SWEEP_MAX_AGE_MINUTES bounds each tick's DynamoDB lookups to the recent uploads: an older
-upload has been swept already (it has a result or a pending item), and looking up the
-bucket's whole history every tick would cost reads for nothing.
+An upload still waiting in the first queue must not be sent twice. An upload is "old
+enough" when it is older than SWEEP_MIN_AGE_MINUTES and older than the oldest message in the
+first queue (CloudWatch's ApproximateAgeOfOldestMessage, which counts in-flight messages too)
+plus the metric's delay: whatever is younger may still be queued. SWEEP_MAX_AGE_MINUTES bounds
+how far back each tick looks.
 """
 
 from __future__ import annotations
@@ -26,13 +24,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from handlers import config, runtime
-from handlers.envelope import ObjectRef, doc_id_for, ocr_request, parse_sweep, to_json
+from contract import ledger
+from contract import settings as env
+from contract.layout import INCOMING
+from contract.ledger import Attr
+from contract.messages import ObjectRef, doc_id_for, ocr_request, parse_tick, to_json
+from handlers import runtime
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 STAGE = "sweep"
 BATCH_GET_LIMIT = 100  # DynamoDB BatchGetItem's maximum keys per request
+# SQS publishes its metrics every minute; one can arrive a few minutes late.
+METRIC_DELAY = timedelta(minutes=5)
+METRIC_WINDOW = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -43,25 +52,25 @@ class Candidate:
     doc_id: str
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return runtime.run_batch(STAGE, event, context, handle_message)
+def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    return dict(runtime.run_batch(STAGE, event, context, handle_record))
 
 
-def handle_message(body: str) -> None:
-    parse_sweep(body)
+def handle_record(record: SQSRecord) -> None:
+    parse_tick(record.body, STAGE)
     sent = sweep(datetime.now(UTC))
     runtime.logger(STAGE).info("sweep done", extra={"re_enqueued": sent})
     runtime.count(STAGE, "ReEnqueued", len(sent))
 
 
 def sweep(now: datetime) -> list[str]:
-    """Re-enqueue stale objects without a result; return the keys sent."""
-    bucket = config.bucket()
-    newest = now - timedelta(minutes=config.sweep_min_age_minutes())
-    oldest = now - timedelta(minutes=config.sweep_max_age_minutes())
-    limit, table = config.sweep_max_per_run(), config.table()
+    """Re-enqueue uploads nobody took; return the keys sent."""
+    bucket, queue_url = env.BUCKET.read(), env.NEXT_QUEUE_URL.read()
+    waiting = max(timedelta(minutes=env.SWEEP_MIN_AGE_MINUTES.read()), _backlog(queue_url, now))
+    newest = now - waiting
+    oldest = now - timedelta(minutes=env.SWEEP_MAX_AGE_MINUTES.read())
+    limit, table = env.SWEEP_MAX_PER_RUN.read(), env.TABLE.read()
     stale = sorted(_stale_objects(bucket, oldest, newest), key=lambda c: (c.last_modified, c.key))
-    queue_url = config.next_queue_url()
     sqs = runtime.client("sqs")
     sent: list[str] = []
     for candidate in _without_result(table, stale):
@@ -75,17 +84,52 @@ def sweep(now: datetime) -> list[str]:
     return sent
 
 
+def _backlog(queue_url: str, now: datetime) -> timedelta:
+    """How long an upload may still be waiting in the first queue: its oldest message's age
+    (in-flight messages included) plus the metric's delay. Zero for a queue with no data."""
+    response = runtime.client("cloudwatch").get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "oldest",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/SQS",
+                        "MetricName": "ApproximateAgeOfOldestMessage",
+                        "Dimensions": [
+                            {"Name": "QueueName", "Value": queue_url.rsplit("/", 1)[-1]}
+                        ],
+                    },
+                    "Period": 60,
+                    "Stat": "Maximum",
+                },
+            }
+        ],
+        StartTime=now - METRIC_WINDOW,
+        EndTime=now,
+    )
+    values = response["MetricDataResults"][0].get("Values") or []
+    return timedelta(seconds=max(values)) + METRIC_DELAY if values else timedelta(0)
+
+
+def _queue_name(queue_url: str) -> str:
+    return queue_url.rstrip("/").rsplit("/", 1)[-1]
+
+
 def _record_pending(table: str, bucket: str, candidate: Candidate, now: datetime) -> bool:
     """Claim the one re-send of `candidate`; False when any item for it exists already."""
     dynamodb = runtime.client("dynamodb")
+    stamp = now.isoformat(timespec="seconds")
     item = {
-        "doc_id": {"S": candidate.doc_id},
-        "source_bucket": {"S": bucket},
-        "source_key": {"S": candidate.key},
-        "source_etag": {"S": candidate.etag},
-        "status": {"S": "pending"},
-        "status_rank": {"N": "0"},  # STATUS_RANK["pending"] (classify): its put replaces it
-        "resent_at": {"S": now.isoformat(timespec="seconds")},
+        ledger.KEY: {"S": candidate.doc_id},
+        Attr.SOURCE_BUCKET: {"S": bucket},
+        Attr.SOURCE_KEY: {"S": candidate.key},
+        Attr.SOURCE_ETAG: {"S": candidate.etag},
+        Attr.STATUS: {"S": ledger.RECEIVED},
+        Attr.RANK: {"N": str(ledger.rank(ledger.RECEIVED))},
+        Attr.STAGE: {"S": STAGE},
+        Attr.ORIGIN: {"S": STAGE},
+        Attr.UPDATED_AT: {"S": stamp},
+        Attr.RECEIVED_AT: {"S": stamp},
     }
     try:
         dynamodb.put_item(
@@ -97,9 +141,8 @@ def _record_pending(table: str, bucket: str, candidate: Candidate, now: datetime
 
 
 def _stale_objects(bucket: str, oldest: datetime, newest: datetime) -> Iterator[Candidate]:
-    prefix = config.Prefixes.from_env().incoming
     paginator = runtime.client("s3").get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+    for page in paginator.paginate(Bucket=bucket, Prefix=INCOMING.path):
         for obj in page.get("Contents", []):
             if obj["Key"].endswith("/") or not oldest <= obj["LastModified"] <= newest:
                 continue  # folder markers hold no document; young objects are still in flight
@@ -121,13 +164,17 @@ def _without_result(table: str, candidates: list[Candidate]) -> list[Candidate]:
 def _recorded_ids(table: str, doc_ids: list[str]) -> set[str]:
     dynamodb = runtime.client("dynamodb")
     request: dict[str, Any] = {
-        table: {"Keys": [{"doc_id": {"S": d}} for d in doc_ids], "ProjectionExpression": "doc_id"}
+        table: {
+            "Keys": [{ledger.KEY: {"S": d}} for d in doc_ids],
+            "ProjectionExpression": ledger.KEY,
+        }
     }
     found: set[str] = set()
     # DynamoDB may return part of a batch as UnprocessedKeys under load: ask again for those.
     for _attempt in range(8):
         response = dynamodb.batch_get_item(RequestItems=request)
-        found |= {item["doc_id"]["S"] for item in response.get("Responses", {}).get(table, [])}
+        items = response.get("Responses", {}).get(table, [])
+        found |= {item[ledger.KEY]["S"] for item in items}
         request = response.get("UnprocessedKeys") or {}
         if not request:
             return found

@@ -7,7 +7,7 @@ import functools
 import re
 from pathlib import Path
 
-from handlers.errors import DocumentError, InvalidEncodingError
+from contract.errors import DocumentError, InvalidEncodingError
 
 # A word: letters (then letters, digits, ' or -), or a number; '_' is not a letter here.
 WORD = re.compile(r"[^\W\d_][\w'-]*|\d+", re.UNICODE)

@@ -28,8 +28,10 @@ from typing import Any
 
 import pulumi
 
+from contract.aws import is_tls_only_deny
 from local.emulator import ACCOUNT_ID, REGION, Emulator
 from mockrun.mocks import function_state, physical_name
+from policies import resource_types as t
 
 
 class UnsupportedResourceType(Exception):
@@ -97,32 +99,29 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         # The SDK may register resources from several threads; moto state is shared.
         self._lock = threading.Lock()
         self._builders: dict[str, Callable[[Inputs, str], Created]] = {
-            "aws:s3/bucket:Bucket": self._bucket,
-            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": self._public_access_block,
-            "aws:s3/bucketServerSideEncryptionConfiguration:"
-            "BucketServerSideEncryptionConfiguration": self._bucket_encryption,
-            "aws:s3/bucketVersioning:BucketVersioning": self._bucket_versioning,
-            "aws:s3/bucketOwnershipControls:BucketOwnershipControls": self._bucket_ownership,
-            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (
-                self._bucket_lifecycle
-            ),
-            "aws:s3/bucketPolicy:BucketPolicy": self._bucket_policy,
-            "aws:s3/bucketNotification:BucketNotification": self._bucket_notification,
-            "aws:sqs/queue:Queue": self._queue,
-            "aws:sqs/queuePolicy:QueuePolicy": self._queue_policy,
-            "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": self._redrive_allow_policy,
-            "aws:iam/role:Role": self._role,
-            "aws:iam/rolePolicy:RolePolicy": self._role_policy,
-            "aws:lambda/function:Function": self._function,
-            "aws:lambda/layerVersion:LayerVersion": self._layer,
-            "aws:lambda/eventSourceMapping:EventSourceMapping": self._event_source_mapping,
-            "aws:cloudwatch/logGroup:LogGroup": self._log_group,
-            "aws:cloudwatch/metricAlarm:MetricAlarm": self._metric_alarm,
-            "aws:dynamodb/table:Table": self._table,
-            "aws:scheduler/schedule:Schedule": self._schedule,
-            "aws:sns/topic:Topic": self._topic,
-            "aws:sns/topicSubscription:TopicSubscription": self._topic_subscription,
-            "aws:kms/key:Key": self._kms_key,
+            t.BUCKET: self._bucket,
+            t.PUBLIC_ACCESS_BLOCK: self._public_access_block,
+            t.BUCKET_ENCRYPTION: self._bucket_encryption,
+            t.BUCKET_VERSIONING: self._bucket_versioning,
+            t.BUCKET_OWNERSHIP: self._bucket_ownership,
+            t.BUCKET_LIFECYCLE: (self._bucket_lifecycle),
+            t.BUCKET_POLICY: self._bucket_policy,
+            t.BUCKET_NOTIFICATION: self._bucket_notification,
+            t.QUEUE: self._queue,
+            t.QUEUE_POLICY: self._queue_policy,
+            t.REDRIVE_ALLOW_POLICY: self._redrive_allow_policy,
+            t.ROLE: self._role,
+            t.ROLE_POLICY: self._role_policy,
+            t.FUNCTION: self._function,
+            t.LAYER_VERSION: self._layer,
+            t.MAPPING: self._event_source_mapping,
+            t.LOG_GROUP: self._log_group,
+            t.METRIC_ALARM: self._metric_alarm,
+            t.TABLE: self._table,
+            t.SCHEDULE: self._schedule,
+            t.TOPIC: self._topic,
+            t.TOPIC_SUBSCRIPTION: self._topic_subscription,
+            t.KMS_KEY: self._kms_key,
         }
 
     @property
@@ -160,16 +159,16 @@ class EmulatorMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
         # The SDK iterates the second element (check failures): a list, never None.
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+        if args.token == t.GET_CALLER_IDENTITY:
             identity = self.client("sts").get_caller_identity()
             return {
                 "accountId": identity["Account"],
                 "arn": identity["Arn"],
                 "userId": identity["UserId"],
             }, []
-        if args.token == "aws:index/getRegion:getRegion":
+        if args.token == t.GET_REGION:
             return {"name": REGION, "region": REGION, "id": REGION}, []
-        if args.token == "aws:index/getPartition:getPartition":
+        if args.token == t.GET_PARTITION:
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         raise UnsupportedResourceType(f"local mode cannot answer the provider call {args.token}")
 
@@ -248,7 +247,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         policy = json.loads(inputs["policy"])
         statements = policy.get("Statement", [])
         statements = statements if isinstance(statements, list) else [statements]
-        kept = [s for s in statements if not _is_tls_only_deny(s)]
+        kept = [s for s in statements if not is_tls_only_deny(s)]
         if len(kept) != len(statements):
             self.deployment.notes.append(
                 f"bucket {inputs['bucket']}: TLS-only Deny (aws:SecureTransport) left out; moto "
@@ -410,9 +409,11 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         if inputs.get("rangeKey"):
             key_schema.append({"AttributeName": inputs["rangeKey"], "KeyType": "RANGE"})
         dynamodb = self.client("dynamodb")
+        indexes = [_index(index) for index in inputs.get("globalSecondaryIndexes") or []]
         table = dynamodb.create_table(
             TableName=name,
             KeySchema=key_schema,
+            **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
             AttributeDefinitions=[
                 {"AttributeName": a["name"], "AttributeType": a["type"]}
                 for a in inputs.get("attributes", [])
@@ -524,8 +525,12 @@ def _notification(config: Inputs, arn_key: str, arn: str) -> dict[str, Any]:
     return notification
 
 
-def _is_tls_only_deny(statement: dict[str, Any]) -> bool:
-    if statement.get("Effect") != "Deny":
-        return False
-    conditions = statement.get("Condition") or {}
-    return any("aws:SecureTransport" in (keys or {}) for keys in conditions.values())
+def _index(index: Inputs) -> dict[str, Any]:
+    """A global secondary index's inputs as CreateTable takes them."""
+    keys = [{"AttributeName": index["hashKey"], "KeyType": "HASH"}]
+    if index.get("rangeKey"):
+        keys.append({"AttributeName": index["rangeKey"], "KeyType": "RANGE"})
+    projection: dict[str, Any] = {"ProjectionType": index.get("projectionType", "ALL")}
+    if index.get("nonKeyAttributes"):
+        projection["NonKeyAttributes"] = list(index["nonKeyAttributes"])
+    return {"IndexName": index["name"], "KeySchema": keys, "Projection": projection}

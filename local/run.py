@@ -1,8 +1,10 @@
 """`docpipe local run`: upload documents, wait until each is settled, report, tear down.
 
-A document is settled when the results table holds its item (`done`) or a DLQ holds a
-message about it (`dead-lettered`). `lost` counts uploads that are neither when the wait
-ends: it is computed from what is in the table and the DLQs, never assumed.
+A document is settled when its ledger item says `done` or `rejected` (with the reason), or a
+DLQ holds a message about it (`dead-lettered`). When the wait ends, a document the ledger
+knows but has not settled, or whose message is still in flight, is `in-progress`; `lost`
+counts only uploads with no trace at all. Each poll reads the ledger items of the documents
+still unsettled (BatchGetItem), so its cost does not grow with the table.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from local.runtime import doc_id_of
+from contract import ledger
+from contract.layout import INCOMING
+from contract.ledger import Attr
+from contract.messages import doc_id_for, doc_id_in
 from local.session import LocalSession
 
 # What `local run DIR` picks up from a directory (files named explicitly are always sent).
 DOCUMENT_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pdf")
 # A DLQ message stays hidden this long once seen, so each poll sees new ones only.
 DLQ_HOLD_S = 600
-STAGE_ORDER = ("ocr", "summarize", "classify", "sweep")
 
 
 @dataclass
@@ -37,7 +41,8 @@ class Upload:
 class DocumentResult:
     source: str
     doc_id: str
-    status: str  # "done", "dead-lettered" or "lost"
+    status: str  # "done", "rejected", "dead-lettered", "in-progress" or "lost"
+    reason: str | None = None  # why it was rejected: stage, error type and message
     category: str | None = None
     confidence: float | None = None
     pages: int | None = None
@@ -86,10 +91,8 @@ def document_files(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def upload(session: LocalSession, files: list[Path], prefix: str = "incoming/") -> list[Upload]:
-    """PutObject each file as the operator; S3's notification queues it for the OCR stage."""
-    from handlers.envelope import doc_id_for
-
+def upload(session: LocalSession, files: list[Path], prefix: str = INCOMING.path) -> list[Upload]:
+    """PutObject each file as the operator; S3's notification queues it for the first stage."""
     s3, bucket = session.client("s3"), session.outputs["bucket_name"]
     uploads = []
     for path in files:
@@ -103,7 +106,10 @@ def upload(session: LocalSession, files: list[Path], prefix: str = "incoming/") 
 
 
 class Watcher:
-    """Reads the results table and the DLQs until every upload is settled or time runs out."""
+    """Reads the ledger items of unsettled uploads and the DLQs until every upload is settled
+    or time runs out."""
+
+    BATCH = 100  # BatchGetItem's most keys per request
 
     def __init__(self, session: LocalSession) -> None:
         self.session = session
@@ -113,17 +119,26 @@ class Watcher:
         self._handles: list[tuple[str, str]] = []
         self._dlq_urls: dict[str, str] = dict(session.outputs.get("dlq_urls") or {})
 
-    def poll(self) -> None:
-        self._read_table()
-        for stage, url in self._dlq_urls.items():
-            self._read_dlq(stage, url)
+    def poll(self, uploads: list[Upload]) -> None:
+        for url_stage, url in self._dlq_urls.items():
+            self._read_dlq(url_stage, url)
+        dead = self.dead_doc_ids()
+        # an upload sent twice is one document: one key per document
+        unsettled = sorted({u.doc_id for u in uploads if not self._settled(u.doc_id, dead)})
+        for start in range(0, len(unsettled), self.BATCH):
+            self._read_items(unsettled[start : start + self.BATCH])
 
-    def _read_table(self) -> None:
-        table = self.session.client("dynamodb")
-        paginator = table.get_paginator("scan")
-        for page in paginator.paginate(TableName=self.session.outputs["table_name"]):
-            for item in page.get("Items", []):
-                self.items[item["doc_id"]["S"]] = item
+    def _read_items(self, doc_ids: list[str]) -> None:
+        table = self.session.outputs["table_name"]
+        request: dict[str, Any] = {
+            table: {"Keys": [{ledger.KEY: {"S": d}} for d in doc_ids], "ConsistentRead": True}
+        }
+        dynamodb = self.session.client("dynamodb")
+        while request:
+            response = dynamodb.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(table, []):
+                self.items[item[ledger.KEY]["S"]] = item
+            request = response.get("UnprocessedKeys") or {}
 
     def _read_dlq(self, stage: str, url: str) -> None:
         sqs, seen = self.session.client("sqs"), self.dead_letters.setdefault(stage, {})
@@ -134,7 +149,7 @@ class Watcher:
             if not messages:
                 return
             for message in messages:
-                seen[message["MessageId"]] = doc_id_of(message["Body"])
+                seen[message["MessageId"]] = doc_id_in(message["Body"])
                 self._handles.append((url, message["ReceiptHandle"]))
 
     def release(self) -> None:
@@ -147,9 +162,17 @@ class Watcher:
     def dead_doc_ids(self) -> set[str]:
         return {d for messages in self.dead_letters.values() for d in messages.values() if d}
 
+    def status_of(self, doc_id: str) -> str | None:
+        item = self.items.get(doc_id)
+        return item.get(Attr.STATUS, {}).get("S") if item else None
+
+    def _settled(self, doc_id: str, dead: set[str]) -> bool:
+        status = self.status_of(doc_id)
+        return doc_id in dead or (status is not None and ledger.is_settled(status))
+
     def settled(self, uploads: list[Upload]) -> int:
         dead = self.dead_doc_ids()
-        return sum(1 for u in uploads if u.doc_id in self.items or u.doc_id in dead)
+        return sum(1 for u in uploads if self._settled(u.doc_id, dead))
 
     def dlq_counts(self) -> dict[str, int]:
         return {stage: len(messages) for stage, messages in self.dead_letters.items()}
@@ -165,7 +188,7 @@ def wait_until_settled(
     watcher = Watcher(session)
     deadline = time.monotonic() + timeout_s
     while True:
-        watcher.poll()
+        watcher.poll(uploads)
         settled = watcher.settled(uploads)
         if on_progress:
             on_progress(_progress(session, watcher, settled, len(uploads)))
@@ -214,23 +237,51 @@ def build_report(
     session: LocalSession, uploads: list[Upload], watcher: Watcher, elapsed_s: float
 ) -> Report:
     dead = watcher.dead_doc_ids()
+    in_flight = _in_flight_doc_ids(session)
     documents = []
     for upload_ in uploads:
         item = watcher.items.get(upload_.doc_id)
-        result = DocumentResult(upload_.source, upload_.doc_id, "lost")
-        if item is not None:
-            result.status = "done"
-            result.category = item.get("category", {}).get("S")
-            result.confidence = _number(item.get("confidence"))
-            pages = _number(item.get("pages"))
-            result.pages = int(pages) if pages is not None else None
-            result.summary = item.get("summary", {}).get("S")
-        elif upload_.doc_id in dead:
-            result.status = "dead-lettered"
+        result = _result(upload_, item, dead, in_flight)
         result.timings = _timings(session, item, upload_.doc_id)
         documents.append(result)
     lost = sum(1 for d in documents if d.status == "lost")
     return Report(documents, watcher.dlq_counts(), lost, elapsed_s)
+
+
+def _result(
+    upload_: Upload, item: dict[str, Any] | None, dead: set[str], in_flight: set[str]
+) -> DocumentResult:
+    result = DocumentResult(upload_.source, upload_.doc_id, "lost")
+    status = (item or {}).get(Attr.STATUS, {}).get("S")
+    if item is not None and status == ledger.DONE:
+        result.status = "done"
+        result.category = item.get(Attr.CATEGORY, {}).get("S")
+        result.confidence = _number(item.get(Attr.CONFIDENCE))
+        pages = _number(item.get("pages"))
+        result.pages = int(pages) if pages is not None else None
+        result.summary = item.get("summary", {}).get("S")
+    elif item is not None and status == ledger.REJECTED:
+        result.status = "rejected"
+        result.reason = "{}: {}: {}".format(
+            *(
+                item.get(a, {}).get("S", "?")
+                for a in (Attr.ERROR_STAGE, Attr.ERROR_TYPE, Attr.ERROR_MESSAGE)
+            )
+        )
+    elif upload_.doc_id in dead:
+        result.status = "dead-lettered"
+    elif item is not None or upload_.doc_id in in_flight:
+        result.status = "in-progress"
+    return result
+
+
+def _in_flight_doc_ids(session: LocalSession) -> set[str]:
+    """Documents whose message a poller holds right now (received, not yet settled)."""
+    stats = session.runtime.stats if session.runtime else None
+    if stats is None:
+        return set()
+    with stats.lock:
+        return set(stats.in_flight_docs)
 
 
 def run_documents(

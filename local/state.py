@@ -137,24 +137,3 @@ def stop_running(wait_s: float = 60.0, path: Path = STATE_FILE) -> int:
         os.kill(state.pid, signal.SIGKILL)  # teardown hung: the emulator dies with it anyway
     path.unlink(missing_ok=True)
     return state.pid
-
-
-def send_manual_event(key: str, path: Path = STATE_FILE) -> str:
-    """Send the manual test event `{"file": key}` to the OCR queue; returns the message id."""
-    import boto3
-
-    state = running_state(path)
-    if state is None:
-        raise StateError("no local deployment is running (start one with `docpipe local up`)")
-    env = state.environment
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=state.endpoint,
-        region_name=env["AWS_DEFAULT_REGION"],
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-    )
-    response = sqs.send_message(
-        QueueUrl=state.outputs["queue_urls"]["ocr"], MessageBody=json.dumps({"file": key})
-    )
-    return str(response["MessageId"])

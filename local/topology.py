@@ -10,14 +10,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract import settings as env
 from mockrun import StackRun
-
-FUNCTION = "aws:lambda/function:Function"
-MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
-QUEUE = "aws:sqs/queue:Queue"
-SCHEDULE = "aws:scheduler/schedule:Schedule"
-TABLE = "aws:dynamodb/table:Table"
-BUCKET = "aws:s3/bucket:Bucket"
+from policies import resource_types as t
 
 # Lambda's default when a mapping sets no maximum concurrency: the account's limit.
 UNBOUNDED_CONCURRENCY = 1000
@@ -36,7 +31,7 @@ class FunctionSpec:
 
     @property
     def stage(self) -> str:
-        return self.environment.get("DOCPIPE_STAGE", self.name)
+        return self.environment.get(env.STAGE.name, self.name)
 
 
 @dataclass(frozen=True)
@@ -161,12 +156,12 @@ def _schedule(state: dict[str, Any], topology: Topology) -> ScheduleSpec:
 def read_topology(stack: StackRun) -> Topology:
     """Functions, queues, mappings and schedules from the state the emulator returned."""
     topology = Topology()
-    topology.functions = [_function(r.state) for r in stack.by_type(FUNCTION)]
-    topology.queues = [_queue(r.state) for r in stack.by_type(QUEUE)]
-    topology.mappings = [_mapping(r.state, topology) for r in stack.by_type(MAPPING)]
+    topology.functions = [_function(r.state) for r in stack.by_type(t.FUNCTION)]
+    topology.queues = [_queue(r.state) for r in stack.by_type(t.QUEUE)]
+    topology.mappings = [_mapping(r.state, topology) for r in stack.by_type(t.MAPPING)]
     topology.schedules = [
         _schedule(r.state, topology)
-        for r in stack.by_type(SCHEDULE)
+        for r in stack.by_type(t.SCHEDULE)
         if r.state.get("state", "ENABLED") == "ENABLED"
     ]
     return topology

@@ -11,6 +11,8 @@ from typing import Any
 
 import pulumi
 
+from policies import resource_types as t
+
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 PARTITION = "aws"
@@ -102,18 +104,18 @@ def _table(inputs: dict[str, Any], logical: str) -> tuple[str, dict[str, Any]]:
 
 
 _BUILDERS = {
-    "aws:sqs/queue:Queue": _queue,
-    "aws:s3/bucket:Bucket": _bucket,
-    "aws:lambda/function:Function": _function,
-    "aws:lambda/layerVersion:LayerVersion": _layer,
-    "aws:lambda/eventSourceMapping:EventSourceMapping": _mapping,
-    "aws:iam/role:Role": _role,
-    "aws:cloudwatch/logGroup:LogGroup": _named("logs", "log-group:"),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": _named("cloudwatch", "alarm:"),
-    "aws:dynamodb/table:Table": _table,
-    "aws:sns/topic:Topic": _named("sns", ""),
-    "aws:scheduler/schedule:Schedule": _named("scheduler", "schedule/default/"),
-    "aws:kms/key:Key": _key,
+    t.QUEUE: _queue,
+    t.BUCKET: _bucket,
+    t.FUNCTION: _function,
+    t.LAYER_VERSION: _layer,
+    t.MAPPING: _mapping,
+    t.ROLE: _role,
+    t.LOG_GROUP: _named("logs", "log-group:"),
+    t.METRIC_ALARM: _named("cloudwatch", "alarm:"),
+    t.TABLE: _table,
+    t.TOPIC: _named("sns", ""),
+    t.SCHEDULE: _named("scheduler", "schedule/default/"),
+    t.KMS_KEY: _key,
 }
 
 
@@ -132,11 +134,11 @@ class RealisticMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
         # The SDK iterates the second element (check failures): it must be a list, not None.
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+        if args.token == t.GET_CALLER_IDENTITY:
             arn = f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/docpipe"
             return {"accountId": ACCOUNT_ID, "arn": arn, "userId": "AIDADOCPIPE"}, []
-        if args.token == "aws:index/getRegion:getRegion":
+        if args.token == t.GET_REGION:
             return {"name": REGION, "region": REGION, "id": REGION}, []
-        if args.token == "aws:index/getPartition:getPartition":
+        if args.token == t.GET_PARTITION:
             return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION}, []
         return {}, []

@@ -16,11 +16,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contract import settings as env
+from contract import stages
 from mockrun import Registration
+from policies import resource_types as t
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
 DURATIONS_FILE = Path(__file__).resolve().parent.parent / "bench" / "stage_durations.json"
 SECONDS_PER_MONTH = 30 * 24 * 3600
+SWEEP = "sweep"  # its age window decides how many uploads each run looks up
 # Lambda gives a function one full vCPU at 1,769 MB and a proportional share below it, so a
 # CPU-bound stage measured on one core runs 1769/memory times longer under that size.
 FULL_VCPU_MB = 1769
@@ -84,10 +88,10 @@ def load_json(path: Path) -> dict[str, Any]:
 def stage_settings(registrations: list[Registration]) -> dict[str, StageSettings]:
     stages = {}
     for r in registrations:
-        if r.type != "aws:lambda/function:Function":
+        if r.type != t.FUNCTION:
             continue
         variables = (r.inputs.get("environment") or {}).get("variables") or {}
-        stage = variables.get("DOCPIPE_STAGE", r.name)
+        stage = variables.get(env.STAGE.name, r.name)
         architecture = (r.inputs.get("architectures") or ["x86_64"])[0]
         memory = int(r.inputs.get("memorySize") or 128)
         stages[stage] = StageSettings(stage, memory, architecture)
@@ -103,40 +107,32 @@ def runs_per_month(schedule_expression: str) -> float:
     return SECONDS_PER_MONTH / (int(match.group(1)) * unit_seconds)
 
 
-def _stored_uploads(a: Assumptions) -> float:
-    """Uploads stay under incoming/ (versioned, never moved): the sweep lists and looks up
-    every one of them on every run, so its cost grows with what is stored."""
-    return max(1.0, a.docs_per_month * a.months_stored)
+def _pending_uploads(usage: StackUsage, a: Assumptions) -> float:
+    """What a sweep run finds under incoming/: the first stage moves every upload it takes to
+    processed/ or rejected/, so at most the uploads of one sweep interval are still there."""
+    return max(1.0, a.docs_per_month / max(usage.sweeps_per_month, 1.0))
 
 
-def _stage_seconds(stage: str, durations: dict[str, Any], a: Assumptions) -> float:
-    """Seconds of one invocation: per document, or per sweep run."""
-    per_invocation = {
-        "ocr": durations["ocr_seconds_per_page"] * a.pages_per_doc,
-        "summarize": durations["summarize_seconds_per_doc"],
-        "classify": durations["classify_seconds_per_doc"],
-        "sweep": durations["sweep_seconds_per_object"] * _stored_uploads(a),
-    }
-    return float(per_invocation[stage])
+# The measured unit of each kind of stage work in bench/stage_durations.json.
+DURATION_UNITS = {"page": "page", "document": "doc", "tick": "object"}
 
 
-def _sweep_window_fraction(registrations: list[Registration]) -> float:
-    """The share of a month's uploads the sweep looks up on each run: those aged between
-    SWEEP_MIN_AGE_MINUTES and SWEEP_MAX_AGE_MINUTES (older ones were swept already)."""
-    for r in registrations:
-        variables = (r.inputs.get("environment") or {}).get("variables") or {}
-        if variables.get("DOCPIPE_STAGE") == "sweep":
-            youngest = float(variables.get("SWEEP_MIN_AGE_MINUTES", 0))
-            oldest = float(variables.get("SWEEP_MAX_AGE_MINUTES", SECONDS_PER_MONTH / 60))
-            return max(0.0, oldest - youngest) * 60 / SECONDS_PER_MONTH
-    return 0.0
+def _stage_seconds(
+    stage: str, durations: dict[str, Any], a: Assumptions, usage: StackUsage
+) -> float | None:
+    """Seconds of one invocation (per document, or per scheduled run); None when the stage
+    has no measured duration."""
+    work = stages.TABLE[stage].work if stage in stages.TABLE else "document"
+    per_unit = durations.get(f"{stage}_seconds_per_{DURATION_UNITS[work]}")
+    if per_unit is None:
+        return None
+    units = {"page": a.pages_per_doc, "document": 1.0, "tick": _pending_uploads(usage, a)}[work]
+    return float(per_unit) * units
 
 
 def _mean_retention_days(registrations: list[Registration]) -> float:
     days = [
-        float(r.inputs.get("retentionInDays") or 0)
-        for r in registrations
-        if r.type == "aws:cloudwatch/logGroup:LogGroup"
+        float(r.inputs.get("retentionInDays") or 0) for r in registrations if r.type == t.LOG_GROUP
     ]
     return sum(days) / len(days) if days else 0.0
 
@@ -151,7 +147,6 @@ class StackUsage:
     alarms: int
     kms_keys: int
     mean_log_retention_days: float
-    sweep_window_fraction: float
 
     @classmethod
     def of(cls, registrations: list[Registration]) -> StackUsage:
@@ -163,17 +158,17 @@ class StackUsage:
             sweeps_per_month=sum(
                 runs_per_month(r.inputs.get("scheduleExpression", ""))
                 for r in registrations
-                if r.type == "aws:scheduler/schedule:Schedule"
+                if r.type == t.SCHEDULE
             ),
-            mappings=count("aws:lambda/eventSourceMapping:EventSourceMapping"),
-            alarms=count("aws:cloudwatch/metricAlarm:MetricAlarm"),
-            kms_keys=count("aws:kms/key:Key"),
+            mappings=count(t.MAPPING),
+            alarms=count(t.METRIC_ALARM),
+            kms_keys=count(t.KMS_KEY),
             mean_log_retention_days=_mean_retention_days(registrations),
-            sweep_window_fraction=_sweep_window_fraction(registrations),
         )
 
     def invocations(self, stage: str, a: Assumptions) -> float:
-        return self.sweeps_per_month if stage == "sweep" else float(a.docs_per_month)
+        scheduled = stage in stages.TABLE and stages.TABLE[stage].fed_by == "schedule"
+        return self.sweeps_per_month if scheduled else float(a.docs_per_month)
 
     def total_invocations(self, a: Assumptions) -> float:
         return sum(self.invocations(stage, a) for stage in self.stages)
@@ -210,7 +205,11 @@ def _lambda_lines(
     lines = {}
     for stage, settings in sorted(usage.stages.items()):
         invocations = usage.invocations(stage, a)
-        seconds = _stage_seconds(stage, durations, a) * max(1.0, FULL_VCPU_MB / settings.memory_mb)
+        measured = _stage_seconds(stage, durations, a, usage)
+        if measured is None:
+            lines[f"lambda {stage} compute (not measured)"] = 0.0
+            measured = 0.0
+        seconds = measured * max(1.0, FULL_VCPU_MB / settings.memory_mb)
         gb_seconds = invocations * seconds * settings.memory_mb / 1024
         lines[f"lambda {stage} compute"] = gb_seconds * price["gb_second"][settings.architecture]
         lines[f"lambda {stage} requests"] = invocations * price["request_per_million"] / 1e6
@@ -219,32 +218,43 @@ def _lambda_lines(
 
 def _sqs_lines(usage: StackUsage, a: Assumptions, price: dict[str, Any]) -> Lines:
     idle_polls = usage.mappings * IDLE_POLLERS * SECONDS_PER_MONTH / LONG_POLL_SECONDS
-    # ocr, summarize and classify queues carry each document; the sweep queue each tick,
-    # and the ocr queue what the sweep sends on (at most one per tick counted here)
-    work_messages = 3 * a.docs_per_month + 2 * usage.sweeps_per_month
+    # each stage a document passes carries it through its queue; the sweep queue each tick,
+    # and the first queue what the sweep sends on (at most one per tick counted here)
+    work_messages = len(stages.TABLE.chain()) * a.docs_per_month + 2 * usage.sweeps_per_month
     requests = idle_polls + work_messages * SQS_REQUESTS_PER_MESSAGE
     return {"sqs requests": requests * price["request_per_million"] / 1e6}
 
 
 def _s3_lines(usage: StackUsage, a: Assumptions, price: dict[str, Any]) -> Lines:
-    docs, stored = a.docs_per_month, _stored_uploads(a)
+    docs, pending = a.docs_per_month, _pending_uploads(usage, a)
+    chain = stages.TABLE.chain()
+    # the upload, each artifact, and the copy that moves the upload out of incoming/
+    puts = 1 + sum(len(stage.writes) + bool(stage.archives) for stage in chain)
+    gets = sum(len(stage.reads) for stage in chain)
+    listings = usage.sweeps_per_month * math.ceil(pending / 1000)
     return {
         "s3 requests": (
-            docs * 3 * price["put_per_thousand"] / 1000  # upload, text, summary
-            + docs * 4 * price["get_per_thousand"] / 1000  # ocr, summarize, classify x2
-            + usage.sweeps_per_month * math.ceil(stored / 1000) * price["list_per_thousand"] / 1000
+            docs * puts * price["put_per_thousand"] / 1000
+            + docs * gets * price["get_per_thousand"] / 1000
+            + listings * price["list_per_thousand"] / 1000
         ),
         "s3 storage": docs * a.mb_per_doc / 1024 * a.months_stored * price["storage_gb_month"],
     }
 
 
 def _dynamodb_lines(usage: StackUsage, a: Assumptions, price: dict[str, Any]) -> Lines:
-    # One result item per document: up to 2 KB with its summary, so two write units; each
-    # sweep check is an eventually consistent read of an item under 4 KB: half a read unit.
-    # The sweep lists every stored upload but looks up only those within its age window.
-    checked = usage.sweeps_per_month * a.docs_per_month * usage.sweep_window_fraction
+    # The ledger item of a document, up to 2 KB with its summary: `received`, then one update
+    # per stage, two write units each, plus two index writes per status change (the old
+    # entry out, the new in: under 1 KB each). Each stage reads the item first to know a
+    # replay (a strongly consistent read under 4 KB: one read unit).
+    chain = len(stages.TABLE.chain())
+    writes = a.docs_per_month * (chain + 1) * (2 + 2)
+    reads = a.docs_per_month * chain
+    # The sweep looks up the pending uploads it finds (eventually consistent: half a unit).
+    checked = usage.sweeps_per_month * _pending_uploads(usage, a)
     return {
-        "dynamodb writes": a.docs_per_month * 2 * price["write_unit_per_million"] / 1e6,
+        "dynamodb ledger writes": writes * price["write_unit_per_million"] / 1e6,
+        "dynamodb ledger reads": reads * price["read_unit_per_million"] / 1e6,
         "dynamodb sweep reads": checked * 0.5 * price["read_unit_per_million"] / 1e6,
     }
 
@@ -263,6 +273,10 @@ def _observability_lines(usage: StackUsage, a: Assumptions, prices: dict[str, An
         "cloudwatch alarms": usage.alarms * cloudwatch["alarm_per_month"],
         "x-ray traces": traced * prices["xray"]["traces_recorded_per_million"] / 1e6,
         "scheduler": usage.sweeps_per_month * prices["scheduler"]["invocation_per_million"] / 1e6,
+        # the sweep's backlog guard reads one metric a run
+        "cloudwatch metric reads": usage.sweeps_per_month
+        * cloudwatch["get_metric_data_per_thousand_metrics"]
+        / 1000,
         "kms keys": usage.kms_keys * prices["kms"]["key_per_month"],
     }
 

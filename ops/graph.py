@@ -11,16 +11,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract import settings
 from mockrun import Registration
+from policies import resource_types as t
 
 COMPONENT_PREFIX = "docpipe:index:"
 # The resources that carry data, and how each is drawn.
 NODE_TYPES = {
-    "aws:s3/bucket:Bucket": "bucket",
-    "aws:sqs/queue:Queue": "queue",
-    "aws:lambda/function:Function": "function",
-    "aws:dynamodb/table:Table": "table",
-    "aws:scheduler/schedule:Schedule": "schedule",
+    t.BUCKET: "bucket",
+    t.QUEUE: "queue",
+    t.FUNCTION: "function",
+    t.TABLE: "table",
+    t.SCHEDULE: "schedule",
 }
 
 
@@ -93,13 +95,11 @@ def build_graph(registrations: list[Registration]) -> FlowGraph:
 def _policy_statements(registrations: list[Registration]) -> dict[str, list[dict[str, Any]]]:
     """Each role's allow statements, keyed by the role's ARN."""
     arn_by_name = {
-        r.state.get("name"): r.state.get("arn")
-        for r in registrations
-        if r.type == "aws:iam/role:Role"
+        r.state.get("name"): r.state.get("arn") for r in registrations if r.type == t.ROLE
     }
     statements: dict[str, list[dict[str, Any]]] = {}
     for r in registrations:
-        if r.type == "aws:iam/rolePolicy:RolePolicy":
+        if r.type == t.ROLE_POLICY:
             role_arn = arn_by_name.get(r.inputs.get("role"))
             document = _json(r.inputs.get("policy"))
             if role_arn:
@@ -118,7 +118,7 @@ def _add_storage_edges(registrations: list[Registration], link: Any) -> None:
     """Reads and writes of the bucket and table, from what each function's role allows:
     the role is the one place that says what a function may touch."""
     statements = _policy_statements(registrations)
-    for function in (r for r in registrations if r.type == "aws:lambda/function:Function"):
+    for function in (r for r in registrations if r.type == t.FUNCTION):
         for statement in statements.get(function.inputs.get("role", ""), []):
             actions = set(_as_list(statement.get("Action")))
             for resource in _as_list(statement.get("Resource")):
@@ -142,19 +142,19 @@ def _link_storage(function_arn: Any, actions: set[str], resource: str, link: Any
 
 def _add_edges(r: Registration, link: Any) -> None:
     inputs = r.inputs
-    if r.type == "aws:s3/bucketNotification:BucketNotification":
+    if r.type == t.BUCKET_NOTIFICATION:
         for queue in inputs.get("queues") or []:
             link(inputs.get("bucket"), queue.get("queueArn"), queue.get("filterPrefix", ""))
-    elif r.type == "aws:lambda/eventSourceMapping:EventSourceMapping":
+    elif r.type == t.MAPPING:
         link(inputs.get("eventSourceArn"), inputs.get("functionName"), "poll")
-    elif r.type == "aws:sqs/queue:Queue":
+    elif r.type == t.QUEUE:
         target = _json(inputs.get("redrivePolicy")).get("deadLetterTargetArn")
         link(r.state.get("arn"), target, "redrive")
-    elif r.type == "aws:scheduler/schedule:Schedule":
+    elif r.type == t.SCHEDULE:
         link(r.state.get("arn"), (inputs.get("target") or {}).get("arn"), "tick")
-    elif r.type == "aws:lambda/function:Function":
+    elif r.type == t.FUNCTION:
         env = (inputs.get("environment") or {}).get("variables") or {}
-        link(r.state.get("arn"), env.get("DOCPIPE_NEXT_QUEUE_URL"), "send")
+        link(r.state.get("arn"), env.get(settings.NEXT_QUEUE_URL.name), "send")
 
 
 def _node_id(urn: str) -> str:

@@ -13,9 +13,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract import stages
+from contract.layout import INCOMING
+from contract.messages import manual_event
 from ops.target import Target
 
-INCOMING_PREFIX = "incoming/"
 # How long a dead letter stays hidden from other readers while it is being moved; long
 # enough that a slow send cannot let it reappear and be moved twice.
 MOVE_VISIBILITY_SECONDS = 300
@@ -222,18 +224,18 @@ def send_file(target: Target, path: Path, key: str | None = None) -> str:
     """Upload a document under incoming/; the bucket's notification starts the pipeline."""
     if not path.is_file():
         raise FileNotFoundError(f"no such document: {path}")
-    object_key = key or f"{INCOMING_PREFIX}{path.name}"
-    if not object_key.startswith(INCOMING_PREFIX):
-        raise ValueError(f"key {object_key!r} must start with {INCOMING_PREFIX!r}")
+    object_key = key or f"{INCOMING.path}{path.name}"
+    if not object_key.startswith(INCOMING.path):
+        raise ValueError(f"key {object_key!r} must start with {INCOMING.path!r}")
     target.client("s3").upload_file(str(path), target.outputs["bucket_name"], object_key)
     return object_key
 
 
 def send_test_event(target: Target, key: str) -> str:
-    """The manual test event `{"file": key}` for an object already in the bucket."""
-    if not key.startswith(INCOMING_PREFIX):
-        raise ValueError(f"key {key!r} must start with {INCOMING_PREFIX!r}")
+    """The manual test event `{"file": key}` for an object already in the bucket, sent to
+    the first stage's queue."""
     response = target.client("sqs").send_message(
-        QueueUrl=target.queue_url("ocr"), MessageBody=json.dumps({"file": key})
+        QueueUrl=target.queue_url(stages.TABLE.first.name),
+        MessageBody=json.dumps(manual_event(key)),
     )
     return str(response["MessageId"])

@@ -1,6 +1,8 @@
 """Per-function code zips and dependency layers for Lambda, byte-for-byte reproducible.
 
-Code zip `dist/functions/<stage>.zip`: the `handlers/` modules that stage uses, at the root.
+What each stage ships comes from the stage table (`contract.stages`).
+Code zip `dist/functions/<stage>.zip`: the `handlers/` modules that stage uses and the
+`contract/` package, at the root.
 Layer `dist/layers/<stage>.zip`: `python/` with exactly that stage's dependencies, the
 versions and hashes pinned in requirements.lock, as manylinux wheels for Lambda's Python
 3.12 on the configured architecture (plus `python/nltk_data/` for summarize's sentence
@@ -24,9 +26,12 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+
+from contract import stages
+from contract.build import architecture_file, function_zip, layer_zip
+from contract.stages import COMMON_MODULES, Stage
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements.lock"
@@ -38,48 +43,12 @@ PLATFORMS = {
     "arm64": ("manylinux2014_aarch64", "manylinux_2_28_aarch64"),
     "x86_64": ("manylinux2014_x86_64", "manylinux_2_28_x86_64"),
 }
-ARCHITECTURE_FILE = "ARCHITECTURE"  # in dist: the instruction set the layers were built for
 # The AWS SDK the Lambda Python runtime ships; nothing here requires it at a pinned version.
 # jmespath also ships with it but stays in the layers: Powertools imports it itself, at the
 # version requirements.lock pins.
 PROVIDED_BY_RUNTIME = {"boto3", "botocore", "s3transfer", "urllib3"}
 # Trimmed from layers: tests and docs inside packages are never imported at run time.
 PRUNED_DIRS = {"__pycache__", "tests", "test"}
-
-COMMON_MODULES = ("__init__", "config", "envelope", "errors", "runtime")
-
-
-@dataclass(frozen=True)
-class Stage:
-    name: str
-    modules: tuple[str, ...]
-    requirements: tuple[str, ...]
-    nltk_data: bool = False
-
-
-STAGES = {
-    stage.name: stage
-    for stage in (
-        Stage(
-            "ocr",
-            (*COMMON_MODULES, "ocr", "ocr_engine"),
-            ("aws-lambda-powertools", "pytesseract", "pypdfium2", "pillow"),
-        ),
-        Stage(
-            "summarize",
-            (*COMMON_MODULES, "summarize", "summarizer", "textio"),
-            ("aws-lambda-powertools", "nltk", "stop-words"),
-            nltk_data=True,
-        ),
-        # No nltk data: the Porter stemmer and NaiveBayesClassifier need none.
-        Stage(
-            "classify",
-            (*COMMON_MODULES, "classify", "classifier", "textio"),
-            ("aws-lambda-powertools", "nltk", "stop-words"),
-        ),
-        Stage("sweep", (*COMMON_MODULES, "sweep"), ("aws-lambda-powertools",)),
-    )
-}
 
 
 def normalise(name: str) -> str:
@@ -116,10 +85,21 @@ def tree_files(root: Path, prefix: str) -> dict[str, Path]:
 # --- code zips ---------------------------------------------------------------------------
 
 
+def module_files(stage: Stage) -> dict[str, Path]:
+    """Archive name -> source file: the stage's handler modules and the contract package."""
+    modules = dict.fromkeys((*COMMON_MODULES, *stage.modules))
+    files = {}
+    for module in modules:
+        path = ROOT.joinpath(*module.split("."))
+        source = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+        files[source.relative_to(ROOT).as_posix()] = source
+    contract = ROOT / "contract"
+    files.update({f"contract/{p.name}": p for p in sorted(contract.glob("*.py"))})
+    return files
+
+
 def build_function(stage: Stage, dist: Path) -> Path:
-    handlers = ROOT / "handlers"
-    files = {f"handlers/{m}.py": handlers / f"{m}.py" for m in stage.modules}
-    return write_zip(dist / "functions" / f"{stage.name}.zip", files)
+    return write_zip(function_zip(dist, stage.name), module_files(stage))
 
 
 # --- layers ------------------------------------------------------------------------------
@@ -204,21 +184,21 @@ def build_layer(stage: Stage, arch: str, dist: Path, workdir: Path) -> Path:
             from packager.nltk_data import bundle
 
             bundle(site / "nltk_data")
-    return write_zip(dist / "layers" / f"{stage.name}.zip", tree_files(site, "python"))
+    return write_zip(layer_zip(dist, stage.name), tree_files(site, "python"))
 
 
-def build(stages: Iterable[str], arch: str, dist: Path, layers: bool = True) -> list[Path]:
+def build(names: Iterable[str], arch: str, dist: Path, layers: bool = True) -> list[Path]:
     """Build the stages' zips into `dist` and record `arch` in `dist/ARCHITECTURE`: the
     layers hold wheels for one instruction set, and the stack refuses a mismatch."""
     built = []
     with tempfile.TemporaryDirectory(prefix="docpipe-layers-") as workdir:
-        for name in stages:
-            stage = STAGES[name]
+        for name in names:
+            stage = stages.TABLE[name]
             built.append(build_function(stage, dist))
             if layers:
                 built.append(build_layer(stage, arch, dist, Path(workdir)))
     dist.mkdir(parents=True, exist_ok=True)
-    (dist / ARCHITECTURE_FILE).write_text(f"{arch}\n")
+    architecture_file(dist).write_text(f"{arch}\n")
     return built
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeGuard
+from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -24,6 +24,14 @@ from pulumi_policy import (
     Severity,
     StackValidationArgs,
     StackValidationPolicy,
+)
+
+from contract.aws import (  # noqa: F401  (the policy modules import them from here)
+    as_list,
+    is_mapping,
+    is_public_principal,
+    is_tls_only_deny,
+    principal_values,
 )
 
 ConfigSchema = dict[str, dict[str, Any]]
@@ -130,19 +138,6 @@ def setting(
 # -- values ----------------------------------------------------------------------------------
 
 
-def is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
-    return isinstance(value, Mapping)
-
-
-def as_list(value: Any) -> list[Any]:
-    """IAM fields hold one value or a list of them."""
-    if value is None:
-        return []
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        return [value]
-    return list(value)
-
-
 def number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
@@ -177,21 +172,6 @@ def allow_statements(document: Mapping[str, Any] | None) -> list[Mapping[str, An
     return [s for s in statements(document) if s.get("Effect") == "Allow"]
 
 
-def principal_values(statement: Mapping[str, Any]) -> dict[str, list[str]]:
-    """`Principal: "*"` and `{"AWS": "*"}` both mean everyone."""
-    principal = statement.get("Principal")
-    if principal is None:
-        return {}
-    if isinstance(principal, str):
-        return {"*": [principal]}
-    return {str(kind): [str(v) for v in as_list(values)] for kind, values in principal.items()}
-
-
-def is_public_principal(statement: Mapping[str, Any]) -> bool:
-    principals = principal_values(statement)
-    return any(value == "*" for values in principals.values() for value in values)
-
-
 def condition_keys(statement: Mapping[str, Any]) -> dict[str, list[str]]:
     """Condition keys (lower-cased, as IAM compares them) to their values, whatever the operator."""
     keys: dict[str, list[str]] = {}
@@ -204,21 +184,6 @@ def condition_keys(statement: Mapping[str, Any]) -> dict[str, list[str]]:
         for key, values in operands.items():
             keys.setdefault(str(key).lower(), []).extend(str(v) for v in as_list(values))
     return keys
-
-
-def is_tls_only_deny(statement: Mapping[str, Any]) -> bool:
-    """Deny to everyone when `aws:SecureTransport` is false (AWS's TLS-only pattern).
-
-    https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html
-    """
-    if statement.get("Effect") != "Deny" or not is_public_principal(statement):
-        return False
-    condition = statement.get("Condition")
-    operands = condition.get("Bool") if is_mapping(condition) else None
-    if not is_mapping(operands):
-        return False
-    secure = {str(k).lower(): [str(v).lower() for v in as_list(vs)] for k, vs in operands.items()}
-    return secure.get("aws:securetransport") == ["false"]
 
 
 # -- stack graph -----------------------------------------------------------------------------

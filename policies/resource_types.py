@@ -1,4 +1,5 @@
-"""Pulumi type tokens (pulumi-aws 7) the rules look at."""
+"""Pulumi type tokens (pulumi-aws 7): the policy rules, local mode, preview and the operator
+tools all name resource types through these."""
 
 FUNCTION = "aws:lambda/function:Function"
 FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
@@ -39,3 +40,12 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 KMS_KEY = "aws:kms/key:Key"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
+LAYER_VERSION = "aws:lambda/layerVersion:LayerVersion"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TOPIC = "aws:sns/topic:Topic"
+TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+
+# Provider functions (invokes) a component calls.
+GET_CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
+GET_REGION = "aws:index/getRegion:getRegion"
+GET_PARTITION = "aws:index/getPartition:getPartition"

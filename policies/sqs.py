@@ -12,6 +12,7 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
+from contract.aws import is_aws_managed_sqs_key
 from policies import resource_types as t
 from policies._common import (
     MANDATORY,
@@ -37,7 +38,6 @@ from policies._common import (
 DEFAULT_RETENTION_SECONDS = 345600.0  # SQS keeps messages 4 days unless told otherwise
 DEFAULT_VISIBILITY_SECONDS = 30.0
 DEFAULT_FUNCTION_TIMEOUT_SECONDS = 3.0
-AWS_MANAGED_SQS_KEY = "alias/aws/sqs"
 
 
 # -- encryption ------------------------------------------------------------------------------
@@ -327,10 +327,11 @@ queue_tls_only = stack_policy(
 
 def _s3_fed_problems(queue: PolicyResource, notification: PolicyResource) -> list[str]:
     problems = []
-    if queue.props.get("kmsMasterKeyId") == AWS_MANAGED_SQS_KEY:
+    key = queue.props.get("kmsMasterKeyId")
+    if is_aws_managed_sqs_key(key):
         problems.append(
             f"queue {queue.name} is fed by S3 notification {notification.name} but encrypted "
-            f"with {AWS_MANAGED_SQS_KEY}, which S3 cannot use"
+            f"with {key}, the AWS-managed key, which S3 cannot use"
         )
     if _fifo(queue):
         problems.append(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import stat
 import zipfile
 
-from handlers.errors import ContainerLimitError, CorruptArchiveError, UnsafeArchiveError
+from contract.errors import ContainerLimitError, CorruptArchiveError, UnsafeArchiveError
 from handlers.formats.limits import ENV_NAMES, DocumentLimits
 from handlers.formats.model import Child, Extracted, MediaType
 from handlers.formats.zipfiles import MemberReader, open_archive, safe_path, unique_paths

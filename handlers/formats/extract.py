@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from contract.errors import DocumentTooLargeError, UnsupportedTypeError
 from handlers.config import OcrLimits
-from handlers.errors import DocumentTooLargeError, UnsupportedTypeError
 from handlers.formats.limits import ENV_NAMES, DocumentLimits
 from handlers.formats.model import Extracted, MediaType
 from handlers.formats.sniff import detect

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from handlers.errors import CorruptHtmlError
+from contract.errors import CorruptHtmlError
 from handlers.formats.model import Extracted, MediaType
 from handlers.formats.textcodec import BOMS, decode_text, looks_binary, text_codec
 

@@ -21,7 +21,7 @@ from email import errors as email_errors
 from email.header import decode_header, make_header
 from email.message import Message
 
-from handlers.errors import ContainerLimitError, CorruptEmailError, DocumentTooLargeError
+from contract.errors import ContainerLimitError, CorruptEmailError, DocumentTooLargeError
 from handlers.formats import htmltext
 from handlers.formats.limits import ENV_NAMES, DocumentLimits
 from handlers.formats.model import Child, Extracted, MediaType

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from xml.etree.ElementTree import Element
 
-from handlers.errors import CorruptOdtError, EncryptedDocumentError
+from contract.errors import CorruptOdtError, EncryptedDocumentError
 from handlers.formats.limits import DocumentLimits
 from handlers.formats.model import Extracted, MediaType
 from handlers.formats.xmlparts import parse_part, split_tag

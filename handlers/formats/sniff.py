@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from handlers.errors import DocumentError, EmptyDocumentError, UnsupportedTypeError
+from contract.errors import DocumentError, EmptyDocumentError, UnsupportedTypeError
 from handlers.formats.model import UNKNOWN_MEDIA_TYPE, MediaType
 from handlers.formats.textcodec import decode_text, head_text, is_markdown
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree
 
-from handlers.errors import DocumentError
+from contract.errors import DocumentError
 
 
 class _DtdFound(Exception):

@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from handlers.errors import (
+from contract.errors import (
     ContainerLimitError,
     DocumentError,
     EncryptedDocumentError,

@@ -164,11 +164,15 @@ def test_a_real_deployment_needs_tesseract(monitor: CapturingMonitor) -> None:
         ({"stages": {"sweep": {"timeout": 60, "max_concurrency": 4, "reserved_concurrency": 3}}},
          "stages.sweep.max_concurrency: 4 is above reserved_concurrency 3: the mapping would "
          "be throttled"),
-        ({"categories": []}, "categories: needs at least one category"),
+        ({"categories": []}, "categories: no categories configured"),
         ({"categories": [{"name": "a", "keywords": ["x"], "examples": []}] * 2},
-         "categories: duplicate names ['a']"),
+         "categories: category 'a' is defined twice"),
         ({"categories": [{"name": "a", "keywords": [], "examples": []}]},
-         "categories: category 'a' has no keywords"),
+         "categories: category 'a' needs keywords or examples"),
+        # the classify function refuses this name on every record: refused at preview too
+        ({"categories": [{"name": "unclassified", "keywords": ["x"], "examples": []}]},
+         "categories: category 0: 'unclassified' is reserved for documents that match no "
+         "category"),
         ({"classify_threshold": 1.5}, "classify_threshold: must be between 0 and 1, got 1.5"),
         ({"ocr_layer_arn": LAYER, "ocr_image_uri": IMAGE},
          "ocr_layer_arn: ocr_layer_arn and ocr_image_uri exclude each other"),
@@ -190,6 +194,14 @@ def test_a_real_deployment_needs_tesseract(monitor: CapturingMonitor) -> None:
 )  # fmt: skip
 def test_validation(monitor: CapturingMonitor, args: dict[str, Any], message: str) -> None:
     assert f"  - {message}" in problems(monitor, **args)
+
+
+def test_a_category_with_examples_only_is_accepted(monitor: CapturingMonitor) -> None:
+    # The classify function trains on examples as well as keywords: the stack agrees.
+    categories = [{"name": "memo", "keywords": [], "examples": ["Internal memo to all staff"]}]
+    build(monitor, lambda: DocumentPipeline("dp", {**OFFLINE, "categories": categories}))  # type: ignore[typeddict-item]
+    env = monitor.named("dp-classify-function").inputs["environment"]["variables"]
+    assert json.loads(env["CLASSIFY_CATEGORIES"]) == categories
 
 
 def test_the_default_bucket_name_is_a_valid_s3_name(monitor: CapturingMonitor) -> None:

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
 from typing import Any, get_type_hints
 
 import pytest
-import yaml
 from component_helpers import build
 from pulumi.errors import InputPropertyError
 from pulumi.provider.experimental.analyzer import Analyzer
-from pulumi.provider.experimental.component import ComponentProvider
 
-import components
 from components import COMPONENTS
+from components.host import DocpipeProvider
 from mockrun import CapturingMonitor
-
-COMPONENTS_DIR = Path(components.__file__).parent
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +39,7 @@ def test_every_component_is_analyzed(schema: Any) -> None:
         "QueueNotificationArgs",
         "QueueProducerArgs",
         "StageArgs",
+        "TableIndexArgs",
     ]
 
 
@@ -105,25 +100,10 @@ def test_code_archives_are_pulumi_archives(schema: Any) -> None:
     assert inputs["dependencyLayer"].ref == "pulumi.json#/Archive"
 
 
-def test_plugin_manifest_and_host_entry_point() -> None:
-    manifest = yaml.safe_load((COMPONENTS_DIR / "PulumiPlugin.yaml").read_text())
-    assert manifest["runtime"]["name"] == "python"
-    tree = ast.parse((COMPONENTS_DIR / "__main__.py").read_text())
-    calls = [
-        node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "component_provider_host"
-    ]
-    assert len(calls) == 1
-    keywords = {k.arg: k.value for k in calls[0].keywords}
-    assert ast.literal_eval(keywords["name"]) == "docpipe"
-    assert isinstance(keywords["components"], ast.Name)
-    assert keywords["components"].id == "COMPONENTS"
-
-
 def test_the_host_constructs_a_component_from_schema_inputs(monitor: CapturingMonitor) -> None:
-    """What `pulumi package add` users get: camelCase inputs mapped to the TypedDict args."""
-    provider = ComponentProvider(COMPONENTS, "docpipe")
+    """What `pulumi package add` users get: camelCase inputs mapped to the TypedDict args
+    (tests/plugin drives the same host over the wire, as a plugin process)."""
+    provider = DocpipeProvider()
     result: dict[str, Any] = {}
 
     def construct() -> None:
@@ -147,6 +127,6 @@ def test_the_host_constructs_a_component_from_schema_inputs(monitor: CapturingMo
 
 
 def test_the_host_reports_missing_required_inputs() -> None:
-    provider = ComponentProvider(COMPONENTS, "docpipe")
+    provider = DocpipeProvider()
     with pytest.raises(InputPropertyError, match="Missing required input 'queueArn'"):
         provider.construct("tick", "docpipe:index:ScheduledTrigger", {})

@@ -6,13 +6,8 @@ import json
 
 import pytest
 
-from handlers.classifier import (
-    DEFAULT_CATEGORIES,
-    UNCLASSIFIED,
-    Classifier,
-    classifier_for,
-    parse_categories,
-)
+from contract.categories import DEFAULT_CATEGORIES, UNCLASSIFIED, parse_categories
+from handlers.classifier import Classifier, classifier_for
 
 SAMPLES = {
     "invoice": "INVOICE No. 2024-118. Amount due: 1,250.00 EUR incl. 19% VAT. "

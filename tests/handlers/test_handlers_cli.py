@@ -128,7 +128,8 @@ print(json.dumps({{"import": loaded_at_import,
         ),
         (
             "classify",
-            "from handlers.classifier import classifier_for, DEFAULT_CATEGORIES; "
+            "from handlers.classifier import classifier_for; "
+            "from contract.categories import DEFAULT_CATEGORIES; "
             "classifier_for(json.dumps(DEFAULT_CATEGORIES)).classify('invoice')",
             OCR_DEPS,
         ),

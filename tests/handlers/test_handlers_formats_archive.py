@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.errors import (
+from contract.errors import (
     ContainerLimitError,
     CorruptArchiveError,
     EncryptedDocumentError,

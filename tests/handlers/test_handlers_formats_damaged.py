@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.errors import DocumentError
+from contract.errors import DocumentError
 from handlers.formats import DocumentLimits, detect, extract_document
 
 DOCUMENTS = Path(__file__).resolve().parent / "documents"

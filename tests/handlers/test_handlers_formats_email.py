@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.errors import ContainerLimitError, CorruptEmailError, DocumentTooLargeError
+from contract.errors import ContainerLimitError, CorruptEmailError, DocumentTooLargeError
 from handlers.formats import DocumentLimits, MediaType, detect, extract_document
 
 DOCUMENTS = Path(__file__).resolve().parent / "documents"

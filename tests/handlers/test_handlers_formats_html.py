@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.errors import CorruptHtmlError
+from contract.errors import CorruptHtmlError
 from handlers.formats import MediaType, detect, extract_document
 from handlers.formats.htmltext import html_to_text
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.errors import (
+from contract.errors import (
     ContainerLimitError,
     CorruptDocxError,
     CorruptOdtError,

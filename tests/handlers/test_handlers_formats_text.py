@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.errors import EmptyDocumentError, UnsupportedTypeError
+from contract.errors import EmptyDocumentError, UnsupportedTypeError
 from handlers.formats import MediaType, detect, extract_document
 from handlers.formats.textcodec import decode_text, is_markdown
 

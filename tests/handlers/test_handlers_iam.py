@@ -15,23 +15,31 @@ def test_allowed_calls_are_the_stacks_role_policies() -> None:
         )
         return {("sqs", operation): frozenset({stage}) for operation in operations}
 
+    ledger = {
+        ("dynamodb", "GetItem"): frozenset({"table"}),
+        ("dynamodb", "UpdateItem"): frozenset({"table"}),
+    }
     assert allowed_calls("ocr") == {
         **own_queue("ocr"),
+        **ledger,
         ("s3", "GetObject"): frozenset({"incoming/"}),
-        ("s3", "PutObject"): frozenset({"text/"}),
+        ("s3", "PutObject"): frozenset({"text/", "processed/", "rejected/"}),
+        ("s3", "DeleteObject"): frozenset({"incoming/"}),
+        ("s3", "GetObjectTagging"): frozenset({"incoming/"}),
+        ("s3", "PutObjectTagging"): frozenset({"processed/", "rejected/"}),
         ("sqs", "SendMessage"): frozenset({"summarize"}),
     }
     assert allowed_calls("summarize") == {
         **own_queue("summarize"),
+        **ledger,
         ("s3", "GetObject"): frozenset({"text/"}),
         ("s3", "PutObject"): frozenset({"summaries/"}),
         ("sqs", "SendMessage"): frozenset({"classify"}),
     }
     assert allowed_calls("classify") == {
         **own_queue("classify"),
+        **ledger,
         ("s3", "GetObject"): frozenset({"summaries/", "text/"}),
-        ("dynamodb", "GetItem"): frozenset({"table"}),
-        ("dynamodb", "PutItem"): frozenset({"table"}),
     }
     assert allowed_calls("sweep") == {
         **own_queue("sweep"),
@@ -39,4 +47,5 @@ def test_allowed_calls_are_the_stacks_role_policies() -> None:
         ("dynamodb", "BatchGetItem"): frozenset({"table"}),
         ("dynamodb", "PutItem"): frozenset({"table"}),
         ("sqs", "SendMessage"): frozenset({"ocr"}),
+        ("cloudwatch", "GetMetricData"): frozenset({"*"}),
     }

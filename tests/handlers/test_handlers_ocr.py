@@ -18,8 +18,8 @@ from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
     stage_env_fixture,
 )
 
-from handlers import envelope, ocr, runtime
-from handlers.errors import (
+from contract import messages as envelope
+from contract.errors import (
     CorruptImageError,
     DocumentError,
     DocumentTooLargeError,
@@ -29,6 +29,7 @@ from handlers.errors import (
     ObjectNotFoundError,
     UnsupportedTypeError,
 )
+from handlers import ocr, runtime
 
 TEXT = "Invoice 4711. The total amount due is 1250 EUR including VAT."
 
@@ -68,12 +69,22 @@ def test_s3_event_with_url_encoded_key_writes_text_and_sends_envelope(ocr_env: A
     doc_id = envelope.doc_id_for(ocr_env.bucket, key, etag)
     assert "total amount due" in ocr_env.get_text(f"text/{doc_id}.txt").lower()
     (message,) = ocr_env.messages("summarize")
-    parsed = envelope.parse_text_ready(json.dumps(message))
+    parsed = envelope.parse_document(json.dumps(message))
     assert parsed.doc_id == doc_id
+    assert parsed.keys == {"text": f"text/{doc_id}.txt"}
+    assert (parsed.stage, parsed.media_type, parsed.method) == ("ocr", "png", "ocr")
     assert parsed.source.key == key
     assert parsed.pages == 1
     assert 0.5 < parsed.ocr_confidence <= 1.0
     assert set(parsed.timings_ms) == {"ocr"}
+    # the ledger has the document, and the upload moved out of incoming/, kept in processed/
+    (item,) = ocr_env.items()
+    assert item["status"] == {"S": "ocr-done"}
+    assert item["source_key"] == {"S": key}
+    assert item["archived_key"] == {"S": "processed/scanned invoice (42).png"}
+    assert {"received_at", "ocr_at", "updated_at"} <= set(item)
+    assert ocr_env.keys("incoming/") == []
+    assert ocr_env.keys("processed/") == ["processed/scanned invoice (42).png"]
     ocr_env.check_calls("ocr")
 
 
@@ -155,7 +166,7 @@ def test_manual_event_through_the_queue(ocr_env: Aws) -> None:
     assert message["doc_id"] == envelope.doc_id_for(ocr_env.bucket, "incoming/manual.png", etag)
 
 
-def test_batch_of_five_with_two_bad_records_fails_exactly_those(ocr_env: Aws) -> None:
+def test_a_bad_document_is_rejected_at_once_and_a_bad_message_retried(ocr_env: Aws) -> None:
     # GIVEN three good uploads, one truncated PNG and one message that is not an envelope
     bodies = []
     for n in range(3):
@@ -170,10 +181,23 @@ def test_batch_of_five_with_two_bad_records_fails_exactly_those(ocr_env: Aws) ->
     # WHEN the batch is processed
     response = ocr.lambda_handler(event, None)
 
-    # THEN exactly the two bad records are reported, and the three good ones went on
-    bad_ids = [event["Records"][1]["messageId"], event["Records"][3]["messageId"]]
-    assert response == {"batchItemFailures": [{"itemIdentifier": i} for i in bad_ids]}
+    # THEN only the message that names no document is retried; the truncated PNG is settled
+    # as rejected with its reason and kept under rejected/; the three good ones went on
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][3]["messageId"]}]}
     assert len(ocr_env.messages("summarize")) == 3
+    doc_id = envelope.doc_id_for(ocr_env.bucket, "incoming/truncated.png", etag)
+    (rejected,) = [i for i in ocr_env.items() if i["status"]["S"] == "rejected"]
+    assert rejected["doc_id"] == {"S": doc_id}
+    assert (rejected["error_stage"], rejected["error_type"]) == (
+        {"S": "ocr"},
+        {"S": "CorruptImageError"},
+    )
+    assert "cannot decode PNG image" in rejected["error_message"]["S"]
+    assert rejected["archived_key"] == {"S": "rejected/truncated.png"}
+    assert ocr_env.keys("incoming/") == []
+    assert ocr_env.keys("rejected/") == ["rejected/truncated.png"]
+    assert len(ocr_env.keys("processed/")) == 3
+    ocr_env.check_calls("ocr")
 
 
 def test_sweep_request_is_accepted(ocr_env: Aws) -> None:
@@ -189,7 +213,7 @@ def test_sweep_request_is_accepted(ocr_env: Aws) -> None:
     assert len(ocr_env.messages("summarize")) == 1
 
 
-def test_replayed_s3_event_rewrites_the_same_keys(ocr_env: Aws) -> None:
+def test_a_replayed_s3_event_is_recognised_from_the_ledger(ocr_env: Aws) -> None:
     # GIVEN an S3 event delivered twice (SQS and S3 are at-least-once)
     etag = ocr_env.put("incoming/twice.png", small_png())
     body = s3_event(ocr_env, "incoming/twice.png", etag)
@@ -198,11 +222,13 @@ def test_replayed_s3_event_rewrites_the_same_keys(ocr_env: Aws) -> None:
     ocr.lambda_handler(sqs_event(body), None)
     ocr.lambda_handler(sqs_event(body), None)
 
-    # THEN one text object exists and both envelopes name the same document
+    # THEN the second is a replay: one text object, one message on, one ledger item
     listing = ocr_env.client("s3").list_objects_v2(Bucket=ocr_env.bucket, Prefix="text/")
     assert listing["KeyCount"] == 1
-    first, second = ocr_env.messages("summarize")
-    assert {**first, "timings_ms": None} == {**second, "timings_ms": None}
+    (message,) = ocr_env.messages("summarize")
+    (item,) = ocr_env.items()
+    assert (item["status"], item["doc_id"]) == ({"S": "ocr-done"}, {"S": message["doc_id"]})
+    assert ocr_env.keys("processed/") == ["processed/twice.png"]
 
 
 def test_key_outside_incoming_is_rejected(ocr_env: Aws) -> None:

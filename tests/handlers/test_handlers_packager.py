@@ -18,10 +18,10 @@ from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
     stage_env_fixture,
 )
 
+from contract import stages
 from packager import nltk_data
 from packager.build import (
     PROVIDED_BY_RUNTIME,
-    STAGES,
     build,
     dependency_closure,
     locked_requirements,
@@ -45,17 +45,33 @@ def digest(path: Path) -> str:
 
 def test_code_zips_are_reproducible_and_hold_only_their_stage(tmp_path: Path) -> None:
     # GIVEN two builds of the code zips from the same sources
-    first = build(sorted(STAGES), "arm64", tmp_path / "a", layers=False)
-    second = build(sorted(STAGES), "arm64", tmp_path / "b", layers=False)
+    first = build(stages.TABLE.names, "arm64", tmp_path / "a", layers=False)
+    second = build(stages.TABLE.names, "arm64", tmp_path / "b", layers=False)
 
     # THEN they are byte-for-byte equal, and each holds exactly its stage's modules
     assert [digest(p) for p in first] == [digest(p) for p in second]
     for path in first:
-        stage = STAGES[path.stem]
+        stage = stages.TABLE[path.stem]
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
         names = [i.filename for i in infos]
-        assert names == sorted(f"handlers/{m}.py" for m in stage.modules)
+        handlers = sorted(n for n in names if n.startswith("handlers/"))
+        modules = {
+            "handlers",
+            "handlers.runtime",
+            "handlers.config",
+            "handlers.ledger",
+            *stage.modules,
+        }
+        assert handlers == sorted(
+            "handlers/__init__.py" if m == "handlers" else f"{m.replace('.', '/')}.py"
+            for m in modules
+        )
+        contract = sorted(p.name for p in (Path(stages.__file__).parent).glob("*.py"))
+        assert [n for n in names if n.startswith("contract/")] == [
+            f"contract/{c}" for c in contract
+        ]
+        assert len(names) == len(handlers) + len(contract)
         assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
         assert {i.external_attr >> 16 for i in infos} == {0o100644}
 
@@ -66,7 +82,7 @@ def test_the_build_records_its_architecture(tmp_path: Path, arch: str) -> None:
     assert (tmp_path / "ARCHITECTURE").read_text() == f"{arch}\n"
 
 
-@pytest.mark.parametrize("stage", sorted(STAGES))
+@pytest.mark.parametrize("stage", stages.TABLE.names)
 def test_code_zip_is_self_sufficient(tmp_path: Path, stage: str) -> None:
     # GIVEN the stage's code zip extracted alone, as Lambda puts it in /var/task
     (path,) = build([stage], "arm64", tmp_path, layers=False)
@@ -76,7 +92,7 @@ def test_code_zip_is_self_sufficient(tmp_path: Path, stage: str) -> None:
     script = (
         f"import sys, json; sys.path.insert(0, {str(task)!r})\n"
         f"import handlers.{stage}\n" + (f"import handlers.{pure}\n" if pure else "") +
-        "names = [n for n in sys.modules if n.startswith('handlers')]\n"
+        "names = [n for n in sys.modules if n.startswith(('handlers', 'contract'))]\n"
         "print(json.dumps([sys.modules[n].__file__ for n in names]))"
     )  # fmt: skip
 
@@ -87,7 +103,7 @@ def test_code_zip_is_self_sufficient(tmp_path: Path, stage: str) -> None:
 
 
 def test_only_summarize_ships_nltk_data() -> None:
-    assert {name: stage.nltk_data for name, stage in STAGES.items()} == {
+    assert {stage.name: stage.nltk_data for stage in stages.TABLE} == {
         "ocr": False,
         "summarize": True,
         "classify": False,
@@ -97,7 +113,7 @@ def test_only_summarize_ships_nltk_data() -> None:
 
 def test_layers_leave_out_only_the_runtime_sdk() -> None:
     assert {"boto3", "botocore", "s3transfer", "urllib3"} == PROVIDED_BY_RUNTIME
-    assert dependency_closure(STAGES["sweep"].requirements, "arm64") == [
+    assert dependency_closure(stages.TABLE["sweep"].requirements, "arm64") == [
         "aws-lambda-powertools",
         "jmespath",
         "typing-extensions",
@@ -105,8 +121,8 @@ def test_layers_leave_out_only_the_runtime_sdk() -> None:
 
 
 def test_dependency_closure_keeps_stages_apart() -> None:
-    ocr = set(dependency_closure(STAGES["ocr"].requirements, "arm64"))
-    summarize = set(dependency_closure(STAGES["summarize"].requirements, "arm64"))
+    ocr = set(dependency_closure(stages.TABLE["ocr"].requirements, "arm64"))
+    summarize = set(dependency_closure(stages.TABLE["summarize"].requirements, "arm64"))
     assert {"pillow", "pypdfium2", "pytesseract", "aws-lambda-powertools"} <= ocr
     assert {"nltk", "regex", "stop-words", "aws-lambda-powertools"} <= summarize
     assert not ocr & {"nltk", "regex", "stop-words"}
@@ -155,7 +171,9 @@ def test_nltk_bundle_is_idempotent_and_loads(
 @pytest.fixture(scope="module")
 def arm64_builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], list[Path]]:
     root = tmp_path_factory.mktemp("dist")
-    return build(sorted(STAGES), "arm64", root / "a"), build(sorted(STAGES), "arm64", root / "b")
+    return build(stages.TABLE.names, "arm64", root / "a"), build(
+        stages.TABLE.names, "arm64", root / "b"
+    )
 
 
 @pytest.mark.slow
@@ -167,7 +185,7 @@ def test_layers_are_reproducible(arm64_builds: tuple[list[Path], list[Path]]) ->
 @pytest.mark.slow
 def test_layers_stay_within_lambda_limits(arm64_builds: tuple[list[Path], list[Path]]) -> None:
     built = {(p.parent.name, p.stem): p for p in arm64_builds[0]}
-    for stage in STAGES:
+    for stage in stages.TABLE.names:
         code, layer = built["functions", stage], built["layers", stage]
         assert code.stat().st_size + layer.stat().st_size < LAMBDA_ZIP_LIMIT
         assert unzipped_size(code) + unzipped_size(layer) < LAMBDA_UNZIPPED_LIMIT
@@ -208,7 +226,8 @@ if {stage!r} == "summarize":
     from handlers.summarizer import summarize
     result = summarize("Dr. Smith came. He left again.").to_dict()
 if {stage!r} == "classify":
-    from handlers.classifier import classifier_for, DEFAULT_CATEGORIES
+    from handlers.classifier import classifier_for
+    from contract.categories import DEFAULT_CATEGORIES
     result = classifier_for(json.dumps(DEFAULT_CATEGORIES)).classify("Invoice total").to_dict()
 if {stage!r} == "ocr":
     from handlers.ocr_engine import extract_text

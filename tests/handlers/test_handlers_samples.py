@@ -13,7 +13,8 @@ from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
     stage_env_fixture,
 )
 
-from handlers.classifier import DEFAULT_CATEGORIES, classifier_for
+from contract.categories import DEFAULT_CATEGORIES
+from handlers.classifier import classifier_for
 from handlers.ocr_engine import extract_text
 from handlers.summarizer import summarize
 

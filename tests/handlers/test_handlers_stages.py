@@ -13,13 +13,14 @@ from handler_fixtures import (  # noqa: F401  (fixtures, registered by name)
     env_fixture,
     load_event,
     nltk_data_fixture,
+    record,
     sqs_event,
     stage_env_fixture,
 )
 
-from handlers import classify, envelope, summarize, sweep
-from handlers.classifier import DEFAULT_CATEGORIES
-from handlers.errors import InvalidEncodingError, InvalidEnvelopeError
+from contract import messages as envelope
+from contract.errors import InvalidEncodingError, InvalidEnvelopeError
+from handlers import classify, ledger, summarize, sweep
 
 LETTER = (
     "Dear Ms. Jensen,\n\nThank you for your visit last week. It was a pleasure to meet you and "
@@ -28,36 +29,43 @@ LETTER = (
 
 
 def text_ready(aws: Aws, name: str, text: bytes) -> str:
-    """Put an upload and its text as the OCR stage would; return the text.ready body."""
+    """Put an upload and its text as the OCR stage would; return its document message."""
     key = f"incoming/{name}"
     etag = aws.put(key, b"%PDF-1.4 stand-in")
     source = envelope.Source(aws.bucket, key, etag, None)
     aws.put(f"text/{source.doc_id}.txt", text)
-    ready = envelope.TextReady(
-        source.doc_id, source, f"text/{source.doc_id}.txt", 1, 0.93, {"ocr": 1200}
+    document = envelope.Document(
+        doc_id=source.doc_id,
+        source=source,
+        stage="ocr",
+        keys={"text": f"text/{source.doc_id}.txt"},
+        pages=1,
+        ocr_confidence=0.93,
+        media_type="pdf",
+        method="text-layer",
+        timings_ms={"ocr": 1200},
     )
-    return envelope.to_json(ready)
+    return document.to_json()
 
 
 @pytest.fixture
 def summarize_env(stage_env: Callable[[str], Aws], env: pytest.MonkeyPatch) -> Aws:
+    aws = stage_env("summarize")
     env.setenv("SUMMARY_MAX_SENTENCES", "2")
     env.setenv("SUMMARY_MAX_CHARS", "300")
-    return stage_env("summarize")
+    return aws
 
 
 @pytest.fixture
-def classify_env(stage_env: Callable[[str], Aws], env: pytest.MonkeyPatch) -> Aws:
-    env.setenv("CLASSIFY_CATEGORIES", json.dumps(DEFAULT_CATEGORIES))
-    env.setenv("CLASSIFY_THRESHOLD", "0.3")
+def classify_env(stage_env: Callable[[str], Aws]) -> Aws:
     return stage_env("classify")
 
 
 # --- summarize ---------------------------------------------------------------------------
 
 
-def test_summarize_writes_summary_and_sends_summary_ready(summarize_env: Aws) -> None:
-    # GIVEN a text.ready message for a letter
+def test_summarize_writes_summary_and_passes_the_document_on(summarize_env: Aws) -> None:
+    # GIVEN the document message of a letter
     body = text_ready(summarize_env, "letter.pdf", LETTER.encode())
 
     # WHEN summarize handles it
@@ -66,29 +74,37 @@ def test_summarize_writes_summary_and_sends_summary_ready(summarize_env: Aws) ->
     # THEN the bounded summary is stored and classify is told where it is
     assert response == {"batchItemFailures": []}
     (message,) = summarize_env.messages("classify")
-    ready = envelope.parse_summary_ready(json.dumps(message))
-    summary = summarize_env.get_text(ready.summary_key)
-    assert ready.summary_key == f"summaries/{ready.doc_id}.txt"
+    ready = envelope.parse_document(json.dumps(message))
+    summary = summarize_env.get_text(ready.key("summary"))
+    assert ready.keys == {
+        "text": f"text/{ready.doc_id}.txt",
+        "summary": f"summaries/{ready.doc_id}.txt",
+    }
     assert 0 < len(summary) <= 300
-    assert ready.summary_sentences <= 2
+    assert ready.summary_sentences is not None and ready.summary_sentences <= 2
     assert set(ready.timings_ms) == {"ocr", "summarize"}
+    assert (ready.stage, ready.media_type, ready.method) == ("summarize", "pdf", "text-layer")
     summarize_env.check_calls("summarize")
 
 
-def test_summarize_batch_of_five_with_two_bad_records(summarize_env: Aws) -> None:
+def test_summarize_rejects_a_bad_document_and_retries_a_bad_message(summarize_env: Aws) -> None:
     # GIVEN three good messages, one whose text is not UTF-8, one of an unknown version
     good = [text_ready(summarize_env, f"doc{n}.pdf", LETTER.encode()) for n in range(3)]
     latin1 = text_ready(summarize_env, "latin1.pdf", "Grüße aus Köln".encode("latin-1"))
-    future = json.dumps({**json.loads(good[0]), "version": 2})
+    future = json.dumps({**json.loads(good[0]), "version": 3})
     event = sqs_event(good[0], latin1, good[1], future, good[2], queue="docpipe-summarize")
 
     # WHEN the batch is handled
     response = summarize.lambda_handler(event, None)
 
-    # THEN exactly records 2 and 4 failed
-    failed = [{"itemIdentifier": event["Records"][i]["messageId"]} for i in (1, 3)]
-    assert response == {"batchItemFailures": failed}
+    # THEN the message of an unknown version is retried (a newer deploy may read it); the
+    # undecodable text settles its document as rejected at once, with the reason
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][3]["messageId"]}]}
     assert len(summarize_env.messages("classify")) == 3
+    (rejected,) = [i for i in summarize_env.items() if i["status"]["S"] == "rejected"]
+    assert rejected["doc_id"] == {"S": json.loads(latin1)["doc_id"]}
+    assert rejected["error_type"] == {"S": "InvalidEncodingError"}
+    assert "not valid UTF-8: byte 0xfc" in rejected["error_message"]["S"]
 
 
 def test_non_utf8_text_raises_invalid_encoding_naming_the_object(summarize_env: Aws) -> None:
@@ -96,16 +112,17 @@ def test_non_utf8_text_raises_invalid_encoding_naming_the_object(summarize_env: 
     with pytest.raises(
         InvalidEncodingError, match=r"s3://.*/text/[0-9a-f]{32}\.txt: not valid UTF-8"
     ):
-        summarize.handle_message(body)
+        summarize.handle_record(record(body))
 
 
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        ({"version": 2}, "unsupported envelope version 2"),
-        ({"kind": "summary.ready"}, "is not 'text.ready'"),
+        ({"version": 3}, "unsupported envelope version 3"),
+        ({"kind": "summary.ready"}, "is not 'document'"),
         ({"doc_id": "0" * 32}, "doc_id does not match"),
-        ({"text_key": "incoming/x.txt"}, "not under 'text/'"),
+        ({"keys": {"text": "incoming/x.txt"}}, "not under 'text/'"),
+        ({"keys": {}}, "has no 'text' key"),
         ({"pages": "3"}, "'pages' missing or not int"),
         ({"ocr_confidence": 7}, "within \\[0, 1\\]"),
     ],
@@ -115,32 +132,24 @@ def test_invalid_envelopes_are_rejected_with_the_reason(
 ) -> None:
     body = json.dumps({**json.loads(text_ready(summarize_env, "a.pdf", b"Hi.")), **change})
     with pytest.raises(InvalidEnvelopeError, match=problem):
-        summarize.handle_message(body)
+        summarize.handle_record(record(body))
 
 
 def test_non_json_message_is_an_invalid_envelope() -> None:
     with pytest.raises(InvalidEnvelopeError, match="not JSON"):
-        envelope.parse_text_ready("{not json")
+        envelope.parse_document("{not json")
 
 
 # --- classify ----------------------------------------------------------------------------
 
 
 def summary_ready(aws: Aws, name: str, text: str, summary: str) -> str:
-    ready = envelope.parse_text_ready(text_ready(aws, name, text.encode()))
+    ready = envelope.parse_document(text_ready(aws, name, text.encode()))
     summary_key = f"summaries/{ready.doc_id}.txt"
     aws.put(summary_key, summary.encode())
-    message = envelope.SummaryReady(
-        ready.doc_id,
-        ready.source,
-        ready.text_key,
-        summary_key,
-        1,
-        1,
-        0.93,
-        {"ocr": 1200, "summarize": 40},
-    )
-    return envelope.to_json(message)
+    return ready.advanced(
+        "summarize", 40, keys={"summary": summary_key}, summary_sentences=1
+    ).to_json()
 
 
 def test_classify_writes_the_result_item(classify_env: Aws) -> None:
@@ -162,12 +171,18 @@ def test_classify_writes_the_result_item(classify_env: Aws) -> None:
     assert item["source_key"] == {"S": "incoming/letter.pdf"}
     assert item["source_bucket"] == {"S": classify_env.bucket}
     assert item["source_etag"] == {"S": message["source"]["etag"]}
-    assert item["text_key"] == {"S": message["text_key"]}
-    assert item["summary_key"] == {"S": message["summary_key"]}
+    assert item["text_key"] == {"S": message["keys"]["text"]}
+    assert item["summary_key"] == {"S": message["keys"]["summary"]}
+    assert (item["media_type"], item["method"]) == ({"S": "pdf"}, {"S": "text-layer"})
     assert item["pages"] == {"N": "1"}
     assert set(item["timings_ms"]["M"]) == {"ocr", "summarize", "classify"}
-    assert item["status"] == {"S": "classified"}
+    assert (item["status"], item["status_rank"], item["stage"]) == (
+        {"S": "done"},
+        {"N": "100"},
+        {"S": "classify"},
+    )
     assert datetime.fromisoformat(item["processed_at"]["S"]).tzinfo is not None
+    assert item["classify_at"] == item["updated_at"]
     classify_env.check_calls("classify")
 
 
@@ -186,51 +201,71 @@ def test_replayed_message_leaves_one_unchanged_item(classify_env: Aws) -> None:
 
 
 def test_conditional_write_refuses_to_regress_a_finished_item(classify_env: Aws) -> None:
-    # GIVEN an item already classified, and a replay that got past the first read
+    # GIVEN an item already done, and a replay that got past the ledger read
     body = summary_ready(classify_env, "letter.pdf", LETTER, "Thank you.")
-    classify.handle_message(body)
+    classify.handle_record(record(body))
     (first,) = classify_env.items()
-    item = dict(first, category={"S": "invoice"}, processed_at={"S": "2099-01-01T00:00:00+00:00"})
+    source = envelope.parse_document(body).source
 
-    # WHEN the conditional put runs THEN it refuses and the item is unchanged
-    assert classify._put_once(classify_env.table, item) is False
+    # WHEN a write of the same or an earlier state runs THEN it refuses and nothing changes
+    assert ledger.advance(source, "classify", "done", category="invoice") is False
+    assert ledger.advance(source, "summarize", "summarize-done") is False
     assert classify_env.items() == [first]
 
 
 def test_an_earlier_state_is_moved_forward(classify_env: Aws) -> None:
-    # GIVEN a pending placeholder item for the document
+    # GIVEN the ledger item the earlier stages left for the document
     body = summary_ready(classify_env, "letter.pdf", LETTER, "Thank you.")
-    doc_id = json.loads(body)["doc_id"]
-    classify_env.client("dynamodb").put_item(
-        TableName=classify_env.table,
-        Item={"doc_id": {"S": doc_id}, "status": {"S": "pending"}, "status_rank": {"N": "0"}},
-    )
+    source = envelope.parse_document(body).source
+    ledger.advance(source, "ocr", "received", received_at="2026-01-01T00:00:00+00:00")
+    ledger.advance(source, "summarize", "summarize-done")
 
-    # WHEN classify handles the document THEN the item becomes the full result
-    classify.handle_message(body)
+    # WHEN classify handles the document THEN the item becomes done, keeping what it had
+    classify.handle_record(record(body))
     (item,) = classify_env.items()
-    assert item["status"] == {"S": "classified"}
+    assert (item["status"], item["category"]) == ({"S": "done"}, {"S": "letter"})
+    assert item["received_at"] == {"S": "2026-01-01T00:00:00+00:00"}
+    assert {"summarize_at", "classify_at"} <= set(item)
 
 
 def test_unrelated_text_is_recorded_as_unclassified(classify_env: Aws) -> None:
     body = summary_ready(classify_env, "cat.png", "The cat sat on the mat.", "The cat sat.")
-    classify.handle_message(body)
+    classify.handle_record(record(body))
     (item,) = classify_env.items()
-    assert (item["category"], item["status"]) == ({"S": "unclassified"}, {"S": "unclassified"})
+    assert (item["category"], item["status"]) == ({"S": "unclassified"}, {"S": "done"})
 
 
-def test_classify_batch_of_five_with_two_bad_records(classify_env: Aws) -> None:
+def test_classify_needs_only_the_text_not_the_stage_before_it(classify_env: Aws) -> None:
+    # GIVEN a document straight from the first stage: no summary was made
+    body = text_ready(classify_env, "letter.pdf", LETTER.encode())
+
+    # WHEN classify handles it THEN the result item has the category and an empty summary
+    assert classify.lambda_handler(sqs_event(body, queue="docpipe-classify"), None) == {
+        "batchItemFailures": []
+    }
+    (item,) = classify_env.items()
+    assert (item["category"], item["summary"]) == ({"S": "letter"}, {"S": ""})
+    assert "summary_key" not in item
+
+
+def test_classify_rejects_a_bad_document_and_retries_a_bad_message(classify_env: Aws) -> None:
     good = [summary_ready(classify_env, f"l{n}.pdf", LETTER, "Thanks.") for n in range(3)]
     bad_text = summary_ready(classify_env, "bad.pdf", LETTER, "x")
-    classify_env.put(json.loads(bad_text)["text_key"], b"\xff\xfe not utf-8")
-    wrong_kind = text_ready(classify_env, "wrong.pdf", b"Hello.")
+    classify_env.put(json.loads(bad_text)["keys"]["text"], b"\xff\xfe not utf-8")
+    wrong_kind = json.dumps({**json.loads(good[0]), "kind": "text.ready"})
     event = sqs_event(bad_text, good[0], good[1], good[2], wrong_kind, queue="docpipe-classify")
 
     response = classify.lambda_handler(event, None)
 
-    failed = [{"itemIdentifier": event["Records"][i]["messageId"]} for i in (0, 4)]
-    assert response == {"batchItemFailures": failed}
-    assert len(classify_env.items()) == 3
+    # THEN the invalid envelope is retried, the undecodable text settles its document
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][4]["messageId"]}]}
+    statuses = sorted(i["status"]["S"] for i in classify_env.items())
+    assert statuses == ["done", "done", "done", "rejected"]
+    (rejected,) = [i for i in classify_env.items() if i["status"]["S"] == "rejected"]
+    assert (rejected["error_stage"], rejected["error_type"]) == (
+        {"S": "classify"},
+        {"S": "InvalidEncodingError"},
+    )
 
 
 # --- sweep -------------------------------------------------------------------------------
@@ -238,15 +273,16 @@ def test_classify_batch_of_five_with_two_bad_records(classify_env: Aws) -> None:
 
 @pytest.fixture
 def sweep_env(stage_env: Callable[[str], Aws], env: pytest.MonkeyPatch) -> Aws:
+    aws = stage_env("sweep")
     env.setenv("SWEEP_MIN_AGE_MINUTES", "10")
     env.setenv("SWEEP_MAX_PER_RUN", "50")
-    return stage_env("sweep")
+    return aws
 
 
 def record_result(aws: Aws, key: str, etag: str) -> None:
     doc_id = envelope.doc_id_for(aws.bucket, key, etag)
     aws.client("dynamodb").put_item(
-        TableName=aws.table, Item={"doc_id": {"S": doc_id}, "status": {"S": "classified"}}
+        TableName=aws.table, Item={"doc_id": {"S": doc_id}, "status": {"S": "done"}}
     )
 
 
@@ -284,10 +320,10 @@ def test_sweep_does_not_look_up_objects_past_the_retry_window(
     env.setenv("SWEEP_MAX_AGE_MINUTES", "60")
     sweep_env.put("incoming/poison.pdf", b"%PDF-")
     assert sweep.sweep(datetime.now(UTC) + timedelta(minutes=61)) == []
-    assert [op for _, op, _ in sweep_env.calls] == ["ListObjectsV2"]
+    assert [op for _, op, _ in sweep_env.calls] == ["GetMetricData", "ListObjectsV2"]
 
 
-def test_sweep_re_sends_an_upload_once_and_records_it_pending(sweep_env: Aws) -> None:
+def test_sweep_re_sends_an_upload_once_and_records_it_received(sweep_env: Aws) -> None:
     # GIVEN an upload that never produced a result
     etag = sweep_env.put("incoming/poison.pdf", b"%PDF-")
     doc_id = envelope.doc_id_for(sweep_env.bucket, "incoming/poison.pdf", etag)
@@ -296,7 +332,7 @@ def test_sweep_re_sends_an_upload_once_and_records_it_pending(sweep_env: Aws) ->
     # WHEN the sweep runs on three ticks
     sent = [sweep.sweep(first_tick + timedelta(minutes=15 * n)) for n in range(3)]
 
-    # THEN only the first re-sends it, after recording a pending item
+    # THEN only the first re-sends it, after recording it received on the ledger
     assert sent == [["incoming/poison.pdf"], [], []]
     assert len(sweep_env.messages("ocr")) == 1
     assert sweep_env.items() == [
@@ -305,9 +341,12 @@ def test_sweep_re_sends_an_upload_once_and_records_it_pending(sweep_env: Aws) ->
             "source_bucket": {"S": sweep_env.bucket},
             "source_key": {"S": "incoming/poison.pdf"},
             "source_etag": {"S": etag},
-            "status": {"S": "pending"},
+            "status": {"S": "received"},
             "status_rank": {"N": "0"},
-            "resent_at": {"S": first_tick.isoformat()},
+            "stage": {"S": "sweep"},
+            "origin": {"S": "sweep"},
+            "updated_at": {"S": first_tick.isoformat()},
+            "received_at": {"S": first_tick.isoformat()},
         }
     ]
     sweep_env.check_calls("sweep")
@@ -325,7 +364,7 @@ def test_sweep_skips_an_upload_whose_item_appeared_after_the_lookup(
     assert sweep.sweep(datetime.now(UTC) + timedelta(hours=3)) == []
     assert sweep_env.messages("ocr") == []
     (item,) = sweep_env.items()
-    assert item["status"] == {"S": "classified"}
+    assert item["status"] == {"S": "done"}
 
 
 def test_sweep_is_bounded_per_run(sweep_env: Aws, env: pytest.MonkeyPatch) -> None:
@@ -364,7 +403,7 @@ def test_sweep_handler_with_the_scheduler_message(sweep_env: Aws, env: pytest.Mo
 
     # THEN only the first run sent a request, which the OCR stage accepts
     (request,) = sweep_env.messages("ocr")
-    (ref,) = envelope.parse_ocr_message(json.dumps(request), "unused-default")
+    (ref,) = envelope.parse_upload_message(json.dumps(request), "unused-default")
     assert (ref.bucket, ref.key, ref.origin) == (sweep_env.bucket, "incoming/old.pdf", "sweep")
 
 
@@ -372,3 +411,72 @@ def test_sweep_rejects_a_misrouted_message(sweep_env: Aws) -> None:
     event = sqs_event(json.dumps({"version": 1, "kind": "text.ready"}), queue="docpipe-sweep")
     response = sweep.lambda_handler(event, None)
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+
+
+def test_a_document_in_another_bucket_is_refused(summarize_env: Aws) -> None:
+    # GIVEN a well-formed message about an object in a bucket that is not the pipeline's
+    source = envelope.Source("someone-elses-bucket", "incoming/x.pdf", "e1")
+    keys = {"text": f"text/{source.doc_id}.txt"}
+    body = envelope.Document(source.doc_id, source, "ocr", keys, 1, 0.9).to_json()
+
+    # WHEN summarize receives it THEN it is refused without reading anything
+    with pytest.raises(InvalidEnvelopeError, match="names bucket 'someone-elses-bucket'"):
+        summarize.handle_record(record(body))
+    assert summarize_env.calls == []
+
+
+def put_queue_age(aws: Aws, queue: str, seconds: float, at: datetime) -> None:
+    """The metric SQS publishes each minute: its oldest message's age (in flight included)."""
+    aws.client("cloudwatch").put_metric_data(
+        Namespace="AWS/SQS",
+        MetricData=[
+            {
+                "MetricName": "ApproximateAgeOfOldestMessage",
+                "Dimensions": [{"Name": "QueueName", "Value": queue}],
+                "Timestamp": at,
+                "Value": seconds,
+                "Unit": "Seconds",
+            }
+        ],
+    )
+
+
+def test_sweep_never_re_sends_an_upload_that_may_still_be_queued(sweep_env: Aws) -> None:
+    # GIVEN a backlog: the first queue's oldest message is 3 hours old, and two uploads
+    now = datetime.now(UTC)
+    sweep_env.put("incoming/queued.pdf", b"%PDF-")
+    sweep_env.put("incoming/old.pdf", b"%PDF-")
+    queue_name = sweep_env.queues["ocr"].rsplit("/", 1)[-1]
+    minute = timedelta(minutes=1)
+
+    # WHEN the sweep runs (moto stamps both uploads now: look from 2 and 4 hours later, the
+    # latest datapoint a minute old, as CloudWatch has it)
+    two_hours, four_hours = now + timedelta(hours=2), now + timedelta(hours=4)
+    put_queue_age(sweep_env, queue_name, 3 * 3600, two_hours - minute)
+    sent_early = sweep.sweep(two_hours)
+    put_queue_age(sweep_env, queue_name, 3 * 3600, four_hours - minute)
+    sent_late = sweep.sweep(four_hours)
+
+    # THEN at 2 hours both may still be queued: nothing is re-sent; at 4 hours, older than
+    # the backlog plus the metric's delay, they cannot be in the queue: both are re-sent
+    assert sent_early == []
+    assert sorted(sent_late) == ["incoming/old.pdf", "incoming/queued.pdf"]
+
+
+def test_sweep_cost_follows_pending_uploads_not_history(sweep_env: Aws) -> None:
+    # GIVEN 2,000 uploads the pipeline took (moved to processed/) and 3 still waiting
+    s3 = sweep_env.client("s3")
+    for n in range(2000):
+        s3.put_object(Bucket=sweep_env.bucket, Key=f"processed/{n:04d}.pdf", Body=b"%PDF-")
+    for n in range(3):
+        sweep_env.put(f"incoming/waiting-{n}.pdf", b"%PDF-")
+
+    # WHEN the sweep runs
+    sent = sweep.sweep(datetime.now(UTC) + timedelta(hours=3))
+
+    # THEN it listed one page and looked up three documents: the history costs nothing
+    assert len(sent) == 3
+    operations = [op for _, op, _ in sweep_env.calls]
+    assert operations.count("ListObjectsV2") == 1
+    (lookup,) = [p for _, op, p in sweep_env.calls if op == "BatchGetItem"]
+    assert len(lookup["RequestItems"][sweep_env.table]["Keys"]) == 3

@@ -1,11 +1,10 @@
 """End to end: the unchanged dev stack on the emulator, the real handlers, real documents.
 
-One deployment for the module (about two minutes): the demo documents in `samples/` (a
-scanned JPEG, a PDF with a text layer, a two-page TIFF, a scanned PNG) with the categories
-`samples/expected.json` names, one of them uploaded twice, and a poison document. The OCR
-stage is configured with a 10 s timeout (so a 60 s visibility timeout) and maxReceiveCount 2,
-so the poison document reaches the DLQ within the module's time budget; everything else is
-the dev stack as written.
+One deployment for the module: the demo documents in `samples/` (a scanned JPEG, a PDF with a
+text layer, a two-page TIFF, a scanned PNG) with the categories `samples/expected.json`
+names, one of them uploaded twice, and four poison documents (a truncated PNG, a zero-byte
+PDF, an encrypted PDF, bytes of no known type). The dev stack as written: every poison
+document is settled as rejected at once, with its reason, never retried.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localtest import queue_messages, stages, table_items
+from localtest import queue_messages, render, table_items
 
 from local.run import Report, document_files, run_documents
 from local.runtime import PROJECT_DIR, RuntimeOptions
@@ -25,10 +24,18 @@ from local.session import LocalSession, SessionOptions
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
-OCR_MAX_RECEIVE_COUNT = 2
 SAMPLES = PROJECT_DIR / "samples"
 EXPECTED_CATEGORY: dict[str, str] = json.loads((SAMPLES / "expected.json").read_text())
 TWICE = "invoice.jpg"
+
+
+# file name -> (bytes, the error type its rejection names)
+POISON: dict[str, tuple[bytes, str]] = {
+    "truncated.png": ((SAMPLES / "letter.png").read_bytes()[:5000], "CorruptImageError"),
+    "empty.pdf": (b"", "EmptyDocumentError"),
+    "locked.pdf": (render().encrypted_pdf("Top secret plans."), "EncryptedPdfError"),
+    "noise.bin": (bytes(range(256)) * 8, "UnsupportedTypeError"),
+}
 
 
 @dataclass
@@ -37,7 +44,6 @@ class PipelineRun:
     items: list[dict[str, Any]]
     dead_letters: dict[str, list[dict[str, Any]]]
     deliveries: dict[str, int]
-    poison_doc_id: str
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +51,13 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineR
     folder = tmp_path_factory.mktemp("documents")
     samples = document_files([SAMPLES])
     assert sorted(p.name for p in samples) == sorted(EXPECTED_CATEGORY)
-    poison = folder / "poison.pdf"
-    poison.write_bytes(b"%PDF-1.4 this is not a PDF at all")
-    files = [*samples, poison, SAMPLES / TWICE]  # one sample uploaded twice
+    poison = []
+    for name, (data, _) in POISON.items():
+        (folder / name).write_bytes(data)
+        poison.append(folder / name)
+    files = [*samples, *poison, SAMPLES / TWICE]  # one sample uploaded twice
     options = SessionOptions(
         stack="dev",
-        config_overrides=stages(ocr={"timeout": 10, "maxReceiveCount": OCR_MAX_RECEIVE_COUNT}),
         runtime=RuntimeOptions(schedule_interval_s=0, log_dir=folder / "logs"),
     )
     with LocalSession(options) as session:
@@ -60,19 +67,17 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineR
             stage: queue_messages(session, url)
             for stage, url in session.outputs["dlq_urls"].items()
         }
-        poison_doc_id = next(d.doc_id for d in report.documents if d.source == str(poison))
         yield PipelineRun(
             report,
             table_items(session),
             dead_letters,
             dict(session.runtime.stats.deliveries),
-            poison_doc_id,
         )
 
 
-def test_nothing_is_lost(pipeline_run: PipelineRun) -> None:
+def test_nothing_is_lost_and_nothing_waits_in_a_dlq(pipeline_run: PipelineRun) -> None:
     assert pipeline_run.report.lost == 0
-    assert pipeline_run.report.dlq == {"ocr": 1, "summarize": 0, "classify": 0, "sweep": 0}
+    assert pipeline_run.report.dlq == {"ocr": 0, "summarize": 0, "classify": 0, "sweep": 0}
 
 
 def test_every_document_gets_a_result_item_with_its_category(pipeline_run: PipelineRun) -> None:
@@ -90,20 +95,25 @@ def test_the_same_upload_twice_gives_one_item(pipeline_run: PipelineRun) -> None
     assert len(invoices) == 2
     assert invoices[0].doc_id == invoices[1].doc_id
     assert [d.status for d in invoices] == ["done", "done"]
-    assert len(pipeline_run.items) == len(EXPECTED_CATEGORY)  # 6 uploads, 4 distinct documents
+    # 9 uploads: 4 distinct samples and 4 poison documents in the ledger
+    assert len(pipeline_run.items) == len(EXPECTED_CATEGORY) + len(POISON)
 
 
-def test_poison_rests_in_the_ocr_dlq_after_exactly_max_receive_count(
+def test_each_poison_document_is_rejected_at_once_with_its_reason(
     pipeline_run: PipelineRun,
 ) -> None:
-    from local.runtime import doc_id_of
+    rejected = {
+        Path(d.source).name: d for d in pipeline_run.report.documents if d.status == "rejected"
+    }
+    assert set(rejected) == set(POISON)
+    for name, (_, error_type) in POISON.items():
+        assert (rejected[name].reason or "").startswith(f"ocr: {error_type}: "), name
+    # never retried: each poison message was delivered to the function once
+    assert all(count == 1 for count in pipeline_run.deliveries.values())
+    kept = {item["archived_key"]["S"] for item in pipeline_run.items if "error_type" in item}
+    assert kept == {f"rejected/{name}" for name in POISON}
 
-    poison = [d for d in pipeline_run.report.documents if d.doc_id == pipeline_run.poison_doc_id]
-    assert [d.status for d in poison] == ["dead-lettered"]
-    (dead,) = pipeline_run.dead_letters["ocr"]
-    assert doc_id_of(dead["Body"]) == pipeline_run.poison_doc_id  # the original S3 event
-    # SQS keeps the message id through the redrive: count the function's deliveries of it.
-    assert pipeline_run.deliveries[dead["MessageId"]] == OCR_MAX_RECEIVE_COUNT
-    assert all(
-        not messages for stage, messages in pipeline_run.dead_letters.items() if stage != "ocr"
-    )
+
+def test_the_run_settles_in_seconds(pipeline_run: PipelineRun) -> None:
+    # The poison documents no longer wait out maxReceiveCount visibility timeouts.
+    assert pipeline_run.report.elapsed_s < 60

@@ -8,16 +8,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from local.deploy import _is_tls_only_deny, _pascal, _queue_attributes
+from local.deploy import _pascal, _queue_attributes
+from local.metrics import Stats
 from local.moto_patches import _single_table_name, dynamodb_table_arn, iam_action
-from local.runtime import (
-    Invocation,
-    QueuePoller,
-    Stats,
-    doc_id_of,
-    failed_message_ids,
-    lambda_record,
-)
+from local.poller import QueuePoller, failed_message_ids, lambda_record
+from local.pool import Invocation
 from local.topology import FunctionSpec, MappingSpec, QueueSpec
 
 IDS = ["m1", "m2", "m3"]
@@ -86,43 +81,7 @@ def test_lambda_record_has_lambdas_shape() -> None:
     }
 
 
-def test_doc_id_of_an_s3_event_matches_the_contract_formula() -> None:
-    from handlers.envelope import doc_id_for
-
-    body = json.dumps(
-        {
-            "Records": [
-                {
-                    "eventSource": "aws:s3",
-                    "s3": {
-                        "bucket": {"name": "b"},
-                        "object": {"key": "incoming/a+b.pdf", "eTag": "e"},
-                    },
-                }
-            ]
-        }
-    )
-    assert doc_id_of(body) == doc_id_for("b", "incoming/a b.pdf", "e")
-    assert doc_id_of(json.dumps({"doc_id": "f" * 32})) == "f" * 32
-    assert doc_id_of("not json") is None
-    assert doc_id_of(json.dumps({"file": "incoming/x.pdf"})) is None
-
-
 # -- deploy helpers ---------------------------------------------------------------------------
-
-
-def test_only_the_tls_only_deny_is_recognised() -> None:
-    tls_deny = {
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
-    other_deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket"}
-    allow = {**tls_deny, "Effect": "Allow"}
-    assert _is_tls_only_deny(tls_deny)
-    assert not _is_tls_only_deny(other_deny)
-    assert not _is_tls_only_deny(allow)
 
 
 def test_engine_inputs_become_api_shapes() -> None:

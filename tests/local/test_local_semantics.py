@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from localtest import VARIANTS_DIR, mini_project, queue_messages, table_items
 
-from local.runtime import FunctionPool, RuntimeOptions, Stats
+from local.metrics import Stats
+from local.pool import FunctionPool
+from local.runtime import RuntimeOptions
 from local.session import LocalSession, SessionOptions
 from local.topology import FunctionSpec
 

@@ -83,3 +83,15 @@ def record_slowly(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def echo_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Returns its event and the worker's pid: shows which execution environment ran it."""
     return {**event, "pid": os.getpid()}
+
+
+def flaky_summarize(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The real summarize stage, failing whole batches while the test's marker file exists:
+    a transient outage (the records are retried, then dead-lettered)."""
+    from pathlib import Path
+
+    from handlers import summarize
+
+    if Path(os.environ["DOCPIPE_TEST_OUTAGE"]).exists():
+        raise RuntimeError("injected transient failure")
+    return summarize.lambda_handler(event, context)

@@ -23,6 +23,7 @@ PRICES: dict[str, Any] = {
         "logs_ingest_per_gb": 0.5,
         "logs_storage_gb_month": 0.03,
         "alarm_per_month": 0.1,
+        "get_metric_data_per_thousand_metrics": 0.01,
     },
     "xray": {"traces_recorded_per_million": 5.0},
     "scheduler": {"invocation_per_million": 1.0},
@@ -91,25 +92,31 @@ def test_estimate_matches_a_case_computed_by_hand() -> None:
         "lambda ocr requests": 1000 * 0.2 / 1e6,
         "lambda summarize compute": 1000 * 0.5 * 2.0 * 0.00002,
         "lambda summarize requests": 1000 * 0.2 / 1e6,
-        # 30 daily runs, each 1 ms for each of the 1,000 stored uploads, x 1769/512, x 0.5 GB
-        "lambda sweep compute": 30 * (0.001 * 1000) * 1769 / 512 * 0.5 * 0.00001,
+        # 30 daily runs, each 1 ms for each pending upload: what one day brings at most
+        # (1,000 / 30), since the first stage moves what it takes out of incoming/
+        "lambda sweep compute": 30 * (0.001 * 1000 / 30) * 1769 / 512 * 0.5 * 0.00001,
         "lambda sweep requests": 30 * 0.2 / 1e6,
         # 5 idle pollers x one 20 s poll, all month; 3 requests per message on 3 queues, and
         # the 30 sweep messages on 2 (sweep queue, and what the sweep sends on)
         "sqs requests": (5 * 2_592_000 / 20 + (3 * 1000 + 2 * 30) * 3) * 0.4 / 1e6,
-        "s3 requests": 3000 * 0.005 / 1000 + 4000 * 0.0004 / 1000 + 30 * 1 * 0.005 / 1000,
+        # puts: upload, text, the move to processed/, summary; gets: ocr, summarize, classify
+        # x 2; one listing of incoming/ a run
+        "s3 requests": 4000 * 0.005 / 1000 + 4000 * 0.0004 / 1000 + 30 * 1 * 0.005 / 1000,
         "s3 storage": 1000 / 1024 * 0.023,
-        "dynamodb writes": 2000 * 1.0 / 1e6,
-        # each run looks up the uploads aged 30 to 1,470 minutes: 1,440 / 43,200 of a month's
-        "dynamodb sweep reads": 30 * 1000 * (1440 / 43200) * 0.5 * 0.25 / 1e6,
+        # received + 3 stages, 2 units each and 2 index writes each; 3 strongly consistent reads
+        "dynamodb ledger writes": 1000 * 4 * 4 * 1.0 / 1e6,
+        "dynamodb ledger reads": 1000 * 3 * 0.25 / 1e6,
+        # each run looks up the pending uploads it finds, eventually consistent
+        "dynamodb sweep reads": 30 * (1000 / 30) * 0.5 * 0.25 / 1e6,
         "cloudwatch logs": log_gb * 0.5 + log_gb * 1.0 * 0.03,
         "cloudwatch alarms": 0.2,
         "x-ray traces": invocations * 5.0 / 1e6,
         "scheduler": 30 * 1.0 / 1e6,
+        "cloudwatch metric reads": 30 * 0.01 / 1000,
         "kms keys": 0.0,
     }
     assert result.lines == pytest.approx(expected)
-    assert result.total_usd_per_month == round(sum(expected.values()), 2) == 0.57
+    assert result.total_usd_per_month == round(sum(expected.values()), 2) == 0.59
     assert result.managed_lines == pytest.approx(
         {
             "textract detect document text": 1000 * 2 * 0.0015,

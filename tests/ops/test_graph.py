@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from stack_helpers import stack_run
+
 from cli.main import main
-from mockrun import StackRun, run_program
+from mockrun import StackRun
 from ops.graph import build_graph, to_dot, to_mermaid
 
 
@@ -21,7 +23,7 @@ def arrows(run: StackRun) -> set[tuple[str, str, str]]:
 
 
 def test_dev_graph_holds_every_arrow_of_the_data_flow() -> None:
-    run = run_program("dev")
+    run = stack_run("dev")
     assert arrows(run) == {
         ("store-bucket", "ocr-queue", "incoming/"),
         ("store-bucket", "ocr-function", "get incoming/*"),
@@ -29,10 +31,14 @@ def test_dev_graph_holds_every_arrow_of_the_data_flow() -> None:
         ("store-bucket", "classify-function", "get text/*"),
         ("store-bucket", "classify-function", "get summaries/*"),
         ("ocr-function", "store-bucket", "put text/*"),
+        ("ocr-function", "store-bucket", "put processed/*"),
+        ("ocr-function", "store-bucket", "put rejected/*"),
         ("summarize-function", "store-bucket", "put summaries/*"),
         ("ocr-function", "summarize-queue", "send"),
         ("summarize-function", "classify-queue", "send"),
         ("sweep-function", "ocr-queue", "send"),
+        ("ocr-function", "results-table", "write"),
+        ("summarize-function", "results-table", "write"),
         ("classify-function", "results-table", "write"),
         ("results-table", "sweep-function", "read"),
         ("sweep-function", "results-table", "write"),
@@ -46,7 +52,7 @@ def test_dev_graph_holds_every_arrow_of_the_data_flow() -> None:
 
 
 def test_mermaid_and_dot_show_every_component_and_arrow() -> None:
-    run = run_program("dev")
+    run = stack_run("dev")
     graph = build_graph(run.registrations)
     mermaid, dot = to_mermaid(graph), to_dot(graph)
     components = [r for r in run.registrations if r.type.startswith("docpipe:index:")]
@@ -56,17 +62,17 @@ def test_mermaid_and_dot_show_every_component_and_arrow() -> None:
     for component in boxed:
         assert f'["{component.name}: {component.type}"]' in mermaid
         assert f'label="{component.name}: {component.type}";' in dot
-    assert mermaid.count(" -->") == dot.count(" -> ") == len(graph.edges) == 22
+    assert mermaid.count(" -->") == dot.count(" -> ") == len(graph.edges) == 26
     assert mermaid.startswith("flowchart TD\n") and dot.startswith("digraph docpipe {")
 
 
 def test_graph_is_the_same_on_every_run() -> None:
-    first, second = (to_mermaid(build_graph(run_program("dev").registrations)) for _ in range(2))
+    first, second = (to_mermaid(build_graph(stack_run("dev").registrations)) for _ in range(2))
     assert first == second
 
 
 def test_json_names_every_component_node_and_arrow(capsys: Any) -> None:
-    run = run_program("dev")
+    run = stack_run("dev")
     graph = build_graph(run.registrations)
 
     assert main(["graph", "--stack", "dev", "--json"]) == 0

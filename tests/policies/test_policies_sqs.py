@@ -245,8 +245,18 @@ def test_s3_fed_queue_with_aws_managed_key_or_fifo_fails() -> None:
     work = resource(t.QUEUE, "work", {"kmsMasterKeyId": "alias/aws/sqs", "fifoQueue": True})
     assert messages([work, notified(work)], "sqs-s3-fed-queue-usable") == [
         "queue work is fed by S3 notification notification but encrypted with alias/aws/sqs, "
-        "which S3 cannot use",
+        "the AWS-managed key, which S3 cannot use",
         "queue work is fed by S3 notification notification but is FIFO, which S3 cannot notify",
+    ]
+
+
+def test_the_aws_managed_key_by_its_alias_arn_fails_too() -> None:
+    # The component refused this form while the gate let it pass: one rule now serves both.
+    key = "arn:aws:kms:us-east-1:123456789012:alias/aws/sqs"
+    work = resource(t.QUEUE, "work", {"kmsMasterKeyId": key})
+    assert messages([work, notified(work)], "sqs-s3-fed-queue-usable") == [
+        f"queue work is fed by S3 notification notification but encrypted with {key}, "
+        "the AWS-managed key, which S3 cannot use",
     ]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from stack_helpers import STAGES, stack_run
 
-from mockrun import StackRun
+from mockrun import PROJECT_DIR, StackRun
 
 BUCKET = {
     "dev": "docpipe-dev-123456789012-us-east-1",
@@ -117,9 +117,10 @@ def test_function_runs_with_its_own_log_group_created_first(stack: str, stage: s
     assert function.inputs["role"] == arn(run, f"docpipe-{stage}-role")
     assert function.inputs["layers"] == [arn(run, f"docpipe-{stage}-deps")]
     assert function.inputs.get("reservedConcurrentExecutions") == reserved
-    assert function.inputs["code"].path == f"dist/functions/{stage}.zip"
+    # the checkout's build, whatever the working directory (a consumer project's, for the plugin)
+    assert function.inputs["code"].path == str(PROJECT_DIR / "dist" / "functions" / f"{stage}.zip")
     layer = run.named(f"docpipe-{stage}-deps").inputs
-    assert layer["code"].path == f"dist/layers/{stage}.zip"
+    assert layer["code"].path == str(PROJECT_DIR / "dist" / "layers" / f"{stage}.zip")
     assert layer["layerName"] == f"docpipe-{stage}-{stack}-deps"
     assert layer["compatibleRuntimes"] == ["python3.12"]
     assert layer["compatibleArchitectures"] == ["arm64"]
@@ -153,20 +154,37 @@ def role_statements(run: StackRun, stack: str, stage: str) -> list[dict[str, Any
         allow("Xray", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
     ]
     send = {"ocr": "summarize", "summarize": "classify", "sweep": "ocr"}
+    ledger = allow("RecordLedger", ["dynamodb:GetItem", "dynamodb:UpdateItem"], [table])
     own = {
         "ocr": [
             allow(
                 "ReadIncoming", ["s3:GetObject", "s3:GetObjectVersion"], [f"{bucket}/incoming/*"]
             ),
             allow("WriteText", ["s3:PutObject"], [f"{bucket}/text/*"]),
+            allow(
+                "TakeUploads",
+                ["s3:DeleteObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
+                [f"{bucket}/incoming/*"],
+            ),
+            allow(
+                "ArchiveProcessed",
+                ["s3:PutObject", "s3:PutObjectTagging"],
+                [f"{bucket}/processed/*"],
+            ),
+            allow(
+                "ArchiveRejected", ["s3:PutObject", "s3:PutObjectTagging"], [f"{bucket}/rejected/*"]
+            ),
+            ledger,
         ],
         "summarize": [
             allow("ReadText", ["s3:GetObject"], [f"{bucket}/text/*"]),
             allow("WriteSummaries", ["s3:PutObject"], [f"{bucket}/summaries/*"]),
+            ledger,
         ],
         "classify": [
-            allow("ReadSummaries", ["s3:GetObject"], [f"{bucket}/summaries/*", f"{bucket}/text/*"]),
-            allow("WriteResults", ["dynamodb:GetItem", "dynamodb:PutItem"], [table]),
+            allow("ReadSummaries", ["s3:GetObject"], [f"{bucket}/summaries/*"]),
+            allow("ReadText", ["s3:GetObject"], [f"{bucket}/text/*"]),
+            ledger,
         ],
         "sweep": [
             allow(
@@ -175,14 +193,16 @@ def role_statements(run: StackRun, stack: str, stage: str) -> list[dict[str, Any
                 [bucket],
                 StringLike={"s3:prefix": ["incoming/*"]},
             ),
-            allow("ReadResults", ["dynamodb:BatchGetItem"], [table]),
-            allow("RecordPending", ["dynamodb:PutItem"], [table]),
+            allow("ReadLedger", ["dynamodb:BatchGetItem"], [table]),
+            allow("RecordReceived", ["dynamodb:PutItem"], [table]),
         ],
     }[stage]
     if stage in send:
         own.append(
             allow("SendNext", ["sqs:SendMessage"], [arn(run, f"docpipe-{send[stage]}-queue")])
         )
+    if stage == "sweep":
+        own.append(allow("ReadQueueMetrics", ["cloudwatch:GetMetricData"], ["*"]))
     return common + own
 
 
@@ -252,32 +272,28 @@ def test_environment_is_the_runtime_contract(stack: str, stage: str) -> None:
     nltk = {"NLTK_DATA": "/opt/python/nltk_data"}
     expected = {
         "ocr": {
+            "DOCPIPE_TABLE": table,
             "DOCPIPE_NEXT_QUEUE_URL": queue_url["summarize"],
-            "DOCPIPE_INCOMING_PREFIX": "incoming/",
-            "DOCPIPE_TEXT_PREFIX": "text/",
             "OCR_LANGUAGE": "eng",
             "OCR_MAX_BYTES": "26214400",
             "OCR_MAX_PAGES": "90",
             "OMP_THREAD_LIMIT": "1",
         },
         "summarize": {
+            "DOCPIPE_TABLE": table,
             "DOCPIPE_NEXT_QUEUE_URL": queue_url["classify"],
-            "DOCPIPE_TEXT_PREFIX": "text/",
-            "DOCPIPE_SUMMARY_PREFIX": "summaries/",
             "SUMMARY_MAX_SENTENCES": "5",
             "SUMMARY_MAX_CHARS": "1200",
             **nltk,
         },
         "classify": {
             "DOCPIPE_TABLE": table,
-            "DOCPIPE_SUMMARY_PREFIX": "summaries/",
             "CLASSIFY_THRESHOLD": "0.3",
             "CLASSIFY_CATEGORIES": env.get("CLASSIFY_CATEGORIES"),
         },
         "sweep": {
             "DOCPIPE_TABLE": table,
             "DOCPIPE_NEXT_QUEUE_URL": queue_url["ocr"],
-            "DOCPIPE_INCOMING_PREFIX": "incoming/",
             "SWEEP_MIN_AGE_MINUTES": "120",
             "SWEEP_MAX_PER_RUN": "100",
             "SWEEP_MAX_AGE_MINUTES": "1440",

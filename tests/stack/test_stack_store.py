@@ -149,7 +149,29 @@ def test_results_table(stack: str) -> None:
     assert table == {
         "billingMode": "PAY_PER_REQUEST",
         "hashKey": "doc_id",
-        "attributes": [{"name": "doc_id", "type": "S"}],
+        "attributes": [
+            {"name": "doc_id", "type": "S"},
+            {"name": "status", "type": "S"},
+            {"name": "updated_at", "type": "S"},
+        ],
+        # the ledger's index: what is received, rejected or done since T, without a scan
+        "globalSecondaryIndexes": [
+            {
+                "name": "by-status",
+                "hashKey": "status",
+                "rangeKey": "updated_at",
+                "projectionType": "INCLUDE",
+                "nonKeyAttributes": [
+                    "source_key",
+                    "stage",
+                    "category",
+                    "confidence",
+                    "error_stage",
+                    "error_type",
+                    "error_message",
+                ],
+            }
+        ],
         "pointInTimeRecovery": {"enabled": True},
         "serverSideEncryption": {"enabled": True},
         "deletionProtectionEnabled": stack == "prod",

@@ -1,4 +1,5 @@
-"""Typed errors for bad input.
+"""Typed errors for bad input: the reasons a document is rejected, shared by the handlers (which
+raise them) and the tools that report them.
 
 Every error a document or a message can cause derives from `DocumentError`, so the batch
 processor can fail that record only (SQS retries it, then the redrive moves the original

@@ -1,6 +1,6 @@
 """Run the real `__main__.py` for dev and prod once per session (reusable by other tests).
 
-In tests/stack (pytest puts this folder on sys.path)::
+Anywhere under tests/ (pytest puts tests/, the folder of the root conftest.py, on sys.path)::
 
     from stack_helpers import run_stack, stack_run
     run = stack_run("prod")                                    # cached StackRun: do not mutate
@@ -14,10 +14,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 
+from contract import stages
 from mockrun import StackRun, run_program
 from mockrun.capture import Registration
 
-STAGES = ("ocr", "summarize", "classify", "sweep")
+STAGES = stages.TABLE.names
 
 
 def run_stack(stack: str, overrides: Mapping[str, str] | None = None) -> StackRun:

@@ -1,0 +1,168 @@
+"""The environment of every function: each variable's name, type, bounds and default, once.
+
+The stack writes them (`Variable.encode`), the handlers read them (`Variable.read`). Which
+function gets which variable is the stage table's business (`contract.stages`). A malformed
+value is a deployment bug, not bad input: `read` raises `ValueError` naming the variable.
+Values are read per call (cheap), so tests and local mode can change them without reloading.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from contract.categories import DEFAULT_CATEGORIES
+
+Kind = Literal["str", "int", "float", "json"]
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per variable
+class Variable:
+    name: str
+    default: Any = None
+    """The value when the variable is unset or empty; None: the stack always sets it."""
+    kind: Kind = "str"
+    minimum: float | None = None
+    maximum: float | None = None
+    doc: str = ""
+
+    def encode(self, value: Any) -> str:
+        """The variable's text as the stack writes it (JSON for lists and objects)."""
+        if self.kind == "json":
+            return json.dumps(value)
+        if self.kind == "int":
+            return str(int(value))
+        return str(value)
+
+    def read(self, environ: Mapping[str, str] | None = None) -> Any:
+        raw = (os.environ if environ is None else environ).get(self.name, "")
+        if raw == "":
+            if self.default is None:
+                raise ValueError(f"environment variable {self.name} is not set")
+            return self.default
+        value = self._parse(raw)
+        self._check_bounds(value)
+        return value
+
+    def _parse(self, raw: str) -> Any:
+        try:
+            if self.kind == "int":
+                return int(raw)
+            if self.kind == "float":
+                return float(raw)
+            if self.kind == "json":
+                return json.loads(raw)
+        except ValueError as exc:
+            expected = {"int": "an integer", "float": "a number", "json": "JSON"}[self.kind]
+            raise ValueError(f"{self.name}={raw!r} is not {expected}") from exc
+        return raw
+
+    def _check_bounds(self, value: Any) -> None:
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"{self.name} must be at least {self.minimum:g}, got {value}")
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"{self.name} must be at most {self.maximum:g}, got {value}")
+
+
+# -- every function ------------------------------------------------------------------------
+STAGE = Variable("DOCPIPE_STAGE", doc="the stage this function runs")
+BUCKET = Variable("DOCPIPE_BUCKET", doc="the document bucket")
+SERVICE_NAME = Variable("POWERTOOLS_SERVICE_NAME", doc="`docpipe-<stage>`: logs and metrics")
+METRICS_NAMESPACE = Variable(
+    "POWERTOOLS_METRICS_NAMESPACE", default="docpipe", doc="the pipeline's CloudWatch namespace"
+)
+# -- by what the stage table says a stage does ---------------------------------------------
+TABLE = Variable("DOCPIPE_TABLE", doc="the results table (stages with table access)")
+NEXT_QUEUE_URL = Variable("DOCPIPE_NEXT_QUEUE_URL", doc="the queue of the stage this one feeds")
+# -- stage settings --------------------------------------------------------------------------
+OCR_LANGUAGE = Variable("OCR_LANGUAGE", default="eng", doc="tesseract language(s), e.g. eng+deu")
+OCR_MAX_BYTES = Variable(
+    "OCR_MAX_BYTES",
+    default=26_214_400,  # 25 MiB: above the 20 MB the pipeline promises to accept
+    kind="int",
+    minimum=1,
+    doc="largest upload accepted, in bytes",
+)
+OCR_MAX_PAGES = Variable(
+    "OCR_MAX_PAGES",
+    default=90,  # what the default OCR timeout allows (pipeline_checks.max_pages_for)
+    kind="int",
+    minimum=1,
+    doc="longest document accepted, in pages",
+)
+OMP_THREAD_LIMIT = Variable(
+    "OMP_THREAD_LIMIT",
+    default=1,
+    kind="int",
+    minimum=1,
+    doc="tesseract's OpenMP threads: one is 5-7x faster than the default on 1-2 vCPUs",
+)
+SUMMARY_MAX_SENTENCES = Variable(
+    "SUMMARY_MAX_SENTENCES", default=5, kind="int", minimum=1, doc="sentences in a summary"
+)
+SUMMARY_MAX_CHARS = Variable(
+    "SUMMARY_MAX_CHARS", default=1200, kind="int", minimum=1, doc="characters in a summary"
+)
+NLTK_DATA = Variable(
+    "NLTK_DATA",
+    default="/opt/python/nltk_data",  # the layer's data: not on nltk's default path in Lambda
+    doc="nltk's data directory (punkt_tab)",
+)
+CLASSIFY_CATEGORIES = Variable(
+    "CLASSIFY_CATEGORIES",
+    default=DEFAULT_CATEGORIES,
+    kind="json",
+    doc='JSON list of {"name", "keywords": [...], "examples": [...]}',
+)
+CLASSIFY_THRESHOLD = Variable(
+    "CLASSIFY_THRESHOLD",
+    default=0.3,
+    kind="float",
+    minimum=0.0,
+    maximum=1.0,
+    doc="confidence below which a document is `unclassified`",
+)
+SWEEP_MIN_AGE_MINUTES = Variable(
+    "SWEEP_MIN_AGE_MINUTES",
+    default=120,
+    kind="int",
+    minimum=0,
+    doc="re-enqueue, once, uploads older than this with no result",
+)
+SWEEP_MAX_AGE_MINUTES = Variable(
+    "SWEEP_MAX_AGE_MINUTES",
+    default=1440,
+    kind="int",
+    minimum=1,
+    doc="uploads older than this are not looked up (swept already)",
+)
+COLLECT_SOURCES = Variable(
+    "COLLECT_SOURCES",
+    doc="the validated sources (contract/sources.py), compact JSON; Lambda caps a function's "
+    "whole environment at 4 KB",
+)
+COLLECT_TIME_BUDGET_SECONDS = Variable(
+    "COLLECT_TIME_BUDGET_SECONDS",
+    default=600,
+    kind="int",
+    minimum=1,
+    doc="seconds a run may start fetching; the function's timeout is this plus a fetch's "
+    "worst case",
+)
+COLLECT_CONTACT = Variable(
+    "COLLECT_CONTACT",
+    default="",
+    doc="who runs the collector (a URL or mailto:), in its User-Agent",
+)
+COLLECT_ALLOW_LOOPBACK = Variable(
+    "COLLECT_ALLOW_LOOPBACK",
+    default="",
+    doc="`1` lets the collector reach loopback addresses: LOCAL MODE ONLY (its test web "
+    "site on 127.0.0.1); a deployed stack never sets it",
+)
+SWEEP_MAX_PER_RUN = Variable(
+    "SWEEP_MAX_PER_RUN", default=100, kind="int", minimum=1, doc="re-enqueues per sweep run"
+)
