@@ -232,7 +232,7 @@ class DocumentPipeline(pulumi.ComponentResource):
         assert first.queue_policy is not None
         queue_arn = pulumi.Output.all(first.queue_arn, first.queue_policy.id).apply(lambda a: a[0])
         written = [
-            p.path for s in self._stage_table for p in (*s.writes, *s.archives) if p is not INCOMING
+            p.path for s in self._stage_table for p in (*s.writes, *s.archives) if not p.uploads
         ]
         return DocumentStore(
             f"{self._name}-store",

@@ -95,6 +95,10 @@ class DocumentPipelineArgs(TypedDict, total=False):
     """Longest document the OCR function accepts, in pages. Default: the ocr timeout / 2 s
     per page (90 with the default 180 s): tesseract needs about 1.7 s per page, and a longer
     document would time out on every try instead of failing with a typed error."""
+    expand_archives: bool
+    """Whether a ZIP archive's members become documents of their own (bounded like e-mail
+    attachments: count, size, depth, compression ratio); off, a ZIP is refused as
+    unsupported. Default false."""
     ocr_layer_arn: pulumi.Input[str]
     """Override: a layer version ARN bringing your own `tesseract` binary (run through
     pytesseract). Default: tesseract in process, from the OCR function's own layer."""
@@ -140,6 +144,7 @@ PIPELINE_DEFAULTS: dict[str, Any] = {
     "categories": env.CLASSIFY_CATEGORIES.default,
     "classify_threshold": env.CLASSIFY_THRESHOLD.default,
     "ocr_language": env.OCR_LANGUAGE.default,
+    "expand_archives": env.DOCUMENT_EXPAND_ARCHIVES.default,
     "build_dir": str(DEFAULT_BUILD_DIR),
     "require_artifacts": True,
     "architecture": "arm64",

@@ -92,6 +92,7 @@ def pipeline_args(config: pulumi.Config | None = None) -> DocumentPipelineArgs:
         "categories": _json(config, "categories", None),
         "classify_threshold": threshold(config),
         "ocr_language": config.get("ocrLanguage"),
+        "expand_archives": config.get_bool("expandArchives"),
         "ocr_layer_arn": config.get("ocrLayerArn"),
         "ocr_image_uri": config.get("ocrImageUri"),
         "architecture": config.get("architecture"),

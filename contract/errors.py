@@ -56,3 +56,47 @@ class ObjectNotFoundError(DocumentError):
 
 class InvalidEnvelopeError(DocumentError):
     """A queue message that is not a known, valid envelope."""
+
+
+class InvalidMetadataError(DocumentError):
+    """An object whose docpipe metadata (a child's link to its parent) is malformed."""
+
+
+# --- documents that carry their text (handlers.formats) ----------------------------------
+
+
+class CorruptHtmlError(CorruptDocumentError):
+    """HTML whose bytes are not text in its declared (or detected) character set."""
+
+
+class CorruptEmailError(CorruptDocumentError):
+    """An e-mail whose MIME structure is broken: missing boundaries, truncated parts."""
+
+
+class CorruptDocxError(CorruptDocumentError):
+    """A DOCX that is not a readable OOXML package: truncated ZIP, missing or malformed part."""
+
+
+class CorruptOdtError(CorruptDocumentError):
+    """An ODT that is not a readable OpenDocument package: truncated ZIP, no content.xml."""
+
+
+class CorruptArchiveError(CorruptDocumentError):
+    """A ZIP archive that cannot be read: truncated, bad CRC, unknown compression method."""
+
+
+class EncryptedDocumentError(DocumentError):
+    """A password-protected ZIP member or OpenDocument file."""
+
+
+class UnsafeArchiveError(DocumentError):
+    """A ZIP archive holding something never extracted, such as a symbolic link."""
+
+
+class ContainerLimitError(DocumentTooLargeError):
+    """An archive or e-mail over a bound on its children: count, total size, member size,
+    compression ratio (a zip bomb) or nesting depth. `limit` names the setting exceeded."""
+
+    def __init__(self, problem: str, source: str | None = None, limit: str = "") -> None:
+        self.limit = limit
+        super().__init__(problem, source)

@@ -47,6 +47,21 @@ class Attr:
     CATEGORY = "category"
     CONFIDENCE = "confidence"
     RETRIES = "retries"
+    MEDIA_TYPE = "media_type"
+    """The kind detected from the document's bytes (contract of handlers/formats)."""
+    METHOD = "method"
+    """How its text was obtained: ocr, text-layer, decoded, html, email, docx, odt, archive."""
+    ENCODING = "encoding"
+    PARENT = "parent_doc_id"
+    """For a document found inside another (an attachment, an archive member): that one."""
+    ROOT = "root_doc_id"
+    DEPTH = "depth"
+    CHILDREN = "children"
+    """The documents found inside this one: [{doc_id, key, etag, name, media_type, size}]."""
+    DESCENDANTS = "descendants"
+    """On an upload's item: how many documents its whole tree holds (the bound's counter)."""
+    COUNTED_PARENTS = "counted_parents"
+    """On an upload's item: the documents of its tree whose children are counted."""
 
     @staticmethod
     def stage_time(stage: str) -> str:

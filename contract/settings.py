@@ -17,7 +17,8 @@ from typing import Any, Literal
 from contract import ocr
 from contract.categories import DEFAULT_CATEGORIES
 
-Kind = Literal["str", "int", "float", "json"]
+Kind = Literal["str", "int", "float", "bool", "json"]
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per variable
@@ -36,6 +37,8 @@ class Variable:
             return json.dumps(value)
         if self.kind == "int":
             return str(int(value))
+        if self.kind == "bool":
+            return "true" if value else "false"
         return str(value)
 
     def read(self, environ: Mapping[str, str] | None = None) -> Any:
@@ -54,10 +57,17 @@ class Variable:
                 return int(raw)
             if self.kind == "float":
                 return float(raw)
+            if self.kind == "bool":
+                return _boolean(raw.strip().lower())
             if self.kind == "json":
                 return json.loads(raw)
         except ValueError as exc:
-            expected = {"int": "an integer", "float": "a number", "json": "JSON"}[self.kind]
+            expected = {
+                "int": "an integer",
+                "float": "a number",
+                "bool": "a boolean (true or false)",
+                "json": "JSON",
+            }[self.kind]
             raise ValueError(f"{self.name}={raw!r} is not {expected}") from exc
         return raw
 
@@ -66,6 +76,12 @@ class Variable:
             raise ValueError(f"{self.name} must be at least {self.minimum:g}, got {value}")
         if self.maximum is not None and value > self.maximum:
             raise ValueError(f"{self.name} must be at most {self.maximum:g}, got {value}")
+
+
+def _boolean(raw: str) -> bool:
+    if raw in _TRUE | _FALSE:
+        return raw in _TRUE
+    raise ValueError(raw)
 
 
 # -- every function ------------------------------------------------------------------------
@@ -126,6 +142,57 @@ OMP_THREAD_LIMIT = Variable(
     kind="int",
     minimum=1,
     doc="tesseract's OpenMP threads: one is 5-7x faster than the default on 1-2 vCPUs",
+)
+# What one document may unpack (handlers/formats/limits.py): its children (e-mail
+# attachments, archive members) and the parts read from a ZIP container (DOCX, ODT, ZIP).
+DOCUMENT_MAX_CHILDREN = Variable(
+    "DOCUMENT_MAX_CHILDREN",
+    default=100,
+    kind="int",
+    minimum=1,
+    doc="attachments or archive members one document may yield",
+)
+DOCUMENT_MAX_DESCENDANTS = Variable(
+    "DOCUMENT_MAX_DESCENDANTS",
+    default=1000,
+    kind="int",
+    minimum=1,
+    doc="documents one upload may yield in all, every level counted",
+)
+DOCUMENT_MAX_TOTAL_BYTES = Variable(
+    "DOCUMENT_MAX_TOTAL_BYTES",
+    default=100 * 1024 * 1024,
+    kind="int",
+    minimum=1,
+    doc="decompressed bytes one document yields or reads: its children, or a DOCX's or "
+    "ODT's XML parts",
+)
+DOCUMENT_MAX_MEMBER_BYTES = Variable(
+    "DOCUMENT_MAX_MEMBER_BYTES",
+    default=25 * 1024 * 1024,  # a child above the first stage's own OCR_MAX_BYTES is refused
+    kind="int",
+    minimum=1,
+    doc="one member, attachment or XML part, decompressed",
+)
+DOCUMENT_MAX_COMPRESSION_RATIO = Variable(
+    "DOCUMENT_MAX_COMPRESSION_RATIO",
+    default=100,  # text deflates 3-10x, OOXML parts up to about 30x; 42.zip-style bombs 1000s
+    kind="int",
+    minimum=1,
+    doc="decompressed / compressed size of one ZIP member",
+)
+DOCUMENT_MAX_DEPTH = Variable(
+    "DOCUMENT_MAX_DEPTH",
+    default=3,
+    kind="int",
+    minimum=0,  # 0: an upload may not yield any child
+    doc="how deep below its upload (depth 0) a document may sit and still yield children",
+)
+DOCUMENT_EXPAND_ARCHIVES = Variable(
+    "DOCUMENT_EXPAND_ARCHIVES",
+    default=False,
+    kind="bool",
+    doc="whether a ZIP archive's members become documents; off, a ZIP is refused",
 )
 SUMMARY_MAX_SENTENCES = Variable(
     "SUMMARY_MAX_SENTENCES", default=5, kind="int", minimum=1, doc="sentences in a summary"

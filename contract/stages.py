@@ -17,7 +17,15 @@ from typing import Literal
 
 from contract import ocr
 from contract import settings as env
-from contract.layout import INCOMING, PROCESSED, REJECTED, SUMMARIES, TEXT, Prefix
+from contract.layout import (
+    CHILDREN,
+    INCOMING,
+    PROCESSED,
+    REJECTED,
+    SUMMARIES,
+    TEXT,
+    Prefix,
+)
 
 FedBy = Literal["uploads", "schedule", "stage"]
 Work = Literal["document", "page", "tick"]
@@ -200,6 +208,18 @@ COLLECTOR_KEY_PREFIX = "source#"
 """The collector keeps its own items (what it saw per source) in the results table, keyed so
 that they never meet a document's (32 hex digits) and stay out of the status index."""
 
+FORMATS_MODULES = (
+    "handlers.formats",
+    *(
+        f"handlers.formats.{name}"
+        for name in (
+            "archive", "docx", "extract", "htmltext", "limits", "mail", "model", "odt", "sniff",
+            "textcodec", "xmlparts", "zipfiles",
+        )
+    ),
+)  # fmt: skip
+"""The first stage's document formats (handlers/formats/), one module per kind and helper."""
+
 LEDGER = {"record-ledger": TableGrant(("dynamodb:GetItem", "dynamodb:UpdateItem"))}
 """What a stage of the chain does to the ledger: read a document's status, move it forward."""
 
@@ -208,20 +228,27 @@ TABLE = StageTable(
     (
         Stage(
             name="ocr",
-            modules=("handlers.ocr", "handlers.ocr_engine", "handlers.tesseract"),
+            modules=(
+                "handlers.ocr",
+                "handlers.ocr_engine",
+                "handlers.tesseract",
+                "handlers.children",
+                *FORMATS_MODULES,
+            ),
             requirements=(
                 "aws-lambda-powertools",
                 "tesserocr",
                 "pytesseract",
                 "pypdfium2",
                 "pillow",
+                "selectolax",
             ),
             defaults=Defaults(memory_size=ocr.DEFAULT_MEMORY_MB, timeout=180, batch_size=1),
             label="ocr",
             fed_by="uploads",
             work="page",
             reads=(INCOMING,),
-            writes=(TEXT,),
+            writes=(TEXT, CHILDREN),
             archives=(PROCESSED, REJECTED),
             next="summarize",
             table=LEDGER,
@@ -234,9 +261,18 @@ TABLE = StageTable(
                 env.OCR_MAX_PAGE_PIXELS: "ocr_max_page_pixels",
                 env.OCR_MAX_DOCUMENT_PIXELS: "ocr_max_document_pixels",
                 env.OMP_THREAD_LIMIT: "omp_thread_limit",
+                env.DOCUMENT_EXPAND_ARCHIVES: "expand_archives",
+                env.DOCUMENT_MAX_CHILDREN: None,
+                env.DOCUMENT_MAX_DESCENDANTS: None,
+                env.DOCUMENT_MAX_TOTAL_BYTES: None,
+                env.DOCUMENT_MAX_MEMBER_BYTES: None,
+                env.DOCUMENT_MAX_COMPRESSION_RATIO: None,
+                env.DOCUMENT_MAX_DEPTH: None,
             },
             tessdata=True,
-            description="text from each upload: tesseract for scans, the text layer of PDFs",
+            description="text from each upload by its kind: tesseract for scans, the text "
+            "layer of PDFs, text, HTML, e-mail, DOCX, ODT; attachments and archive members "
+            "become uploads of their own",
         ),
         Stage(
             name="summarize",
@@ -304,7 +340,7 @@ TABLE = StageTable(
                 "handlers.collect.discover",
                 "handlers.collect.fetch",
                 "handlers.collect.settings",
-                "handlers.collect.sniff",
+                *FORMATS_MODULES,  # the stored object's type, detected as the first stage will
             ),
             requirements=("aws-lambda-powertools", "defusedxml"),
             # its time budget is the timeout less one fetch's worst case (pipeline_checks);

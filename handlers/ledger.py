@@ -118,3 +118,46 @@ def attribute_value(value: Any) -> dict[str, Any]:
     if isinstance(value, list | tuple):
         return {"L": [attribute_value(v) for v in value]}
     raise TypeError(f"no DynamoDB type for {type(value).__name__}")
+
+
+def count_children(root_doc_id: str, parent_doc_id: str, count: int, limit: int) -> bool:
+    """Add a document's `count` children to its tree's total on the upload's item, once per
+    parent (a retried parent finds itself counted already). False when the total would pass
+    `limit`: the parent is then refused, and nothing of its children stored."""
+    from botocore.exceptions import ClientError
+
+    if count > limit:
+        return False  # never counted: nothing to find on a retry
+    try:
+        runtime.client("dynamodb").update_item(
+            TableName=env.TABLE.read(),
+            Key={ledger.KEY: {"S": root_doc_id}},
+            UpdateExpression="ADD #total :count, #counted :parent",
+            ConditionExpression="attribute_exists(#key) AND NOT contains(#counted, :parent_id)"
+            " AND (attribute_not_exists(#total) OR #total <= :room)",
+            ExpressionAttributeNames={
+                "#key": ledger.KEY,
+                "#total": Attr.DESCENDANTS,
+                "#counted": Attr.COUNTED_PARENTS,
+            },
+            ExpressionAttributeValues={
+                ":count": attribute_value(count),
+                ":parent": {"SS": [parent_doc_id]},
+                ":parent_id": {"S": parent_doc_id},
+                ":room": attribute_value(limit - count),
+            },
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        return _counted_already(root_doc_id, parent_doc_id)
+    return True
+
+
+def _counted_already(root_doc_id: str, parent_doc_id: str) -> bool:
+    response = runtime.client("dynamodb").get_item(
+        TableName=env.TABLE.read(), Key={ledger.KEY: {"S": root_doc_id}}, ConsistentRead=True
+    )
+    if "Item" not in response:  # the upload's item comes first: a transient state, retried
+        raise RuntimeError(f"no ledger item for the upload {root_doc_id} to count children on")
+    return parent_doc_id in response["Item"].get(Attr.COUNTED_PARENTS, {}).get("SS", [])

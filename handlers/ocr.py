@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,11 +25,13 @@ from contract.messages import (
     parse_upload_event,
     parse_upload_message,
 )
-from handlers import config, ledger, runtime
+from handlers import children, config, ledger, runtime
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from handlers.formats import Extracted
 
 STAGE = "ocr"
 
@@ -61,9 +64,10 @@ def handle_record(record: SQSRecord) -> None:
 
 
 def process_object(ref: ObjectRef) -> Document | None:
-    """Take one upload: extract its text, pass the document on, and move the upload out of
-    `incoming/`. None when the ledger shows it was taken already (a replay)."""
-    from handlers.ocr_engine import extract_text
+    """Take one upload: extract its text, store the documents found inside it, pass it on,
+    and move the upload out of `incoming/`. None when the ledger shows it was taken already
+    (a replay)."""
+    from handlers.formats import DocumentLimits, extract_document
 
     limits = config.OcrLimits.from_env()
     where = f"s3://{ref.bucket}/{ref.key}"
@@ -72,13 +76,23 @@ def process_object(ref: ObjectRef) -> Document | None:
     if ref.etag is not None and _replayed(Source(ref.bucket, ref.key, ref.etag, ref.version_id)):
         return None
     with runtime.timed() as elapsed_ms:
-        data, source = _download(ref, limits.max_bytes, where)
+        upload = _download(ref, limits.max_bytes, where)
+        source = upload.source
         if source.etag != ref.etag and _replayed(source):
             return None
+        lineage = children.lineage_of(upload.metadata, source.doc_id, where)
         ledger.advance(
-            source, STAGE, RECEIVED, **{Attr.RECEIVED_AT: ledger.now(), Attr.ORIGIN: ref.origin}
+            source,
+            STAGE,
+            RECEIVED,
+            **{Attr.RECEIVED_AT: ledger.now(), Attr.ORIGIN: ref.origin},
+            **lineage.ledger_facts(),
         )
-        result = extract_text(data, where, limits)
+        document_limits = DocumentLimits.from_env()
+        result = extract_document(
+            upload.data, where, document_limits, ocr_limits=limits, depth=lineage.depth
+        )
+        found = children.store(source, lineage, result.children, document_limits, where)
         text_key = layout.TEXT.key_for(source.doc_id)
         runtime.put_text(source.bucket, text_key, result.text)
     document = Document(
@@ -89,15 +103,21 @@ def process_object(ref: ObjectRef) -> Document | None:
         pages=result.pages,
         ocr_confidence=result.confidence,
         media_type=result.media_type,
-        method=_method(result.page_methods),
+        method=result.method,
         timings_ms={STAGE: elapsed_ms()},
     )
     runtime.forward(document)
-    facts = {"pages": document.pages, "media_type": document.media_type, "method": document.method}
-    kept = layout.archived_key(layout.PROCESSED, source.key)
-    ledger.advance(source, STAGE, stage_done(STAGE), **facts, **{Attr.ARCHIVED_KEY: kept})
+    facts = {
+        "pages": document.pages,
+        Attr.MEDIA_TYPE: result.media_type,
+        Attr.METHOD: result.method,
+        Attr.ENCODING: result.encoding,
+        Attr.CHILDREN: found or None,
+        Attr.ARCHIVED_KEY: layout.archived_key(layout.PROCESSED, source.key),
+    }
+    ledger.advance(source, STAGE, stage_done(STAGE), **facts)
     runtime.archive_upload(source, layout.PROCESSED)
-    _record(document, result.ocr_pages, ref.origin)
+    _record(document, result, len(found), ref.origin)
     return document
 
 
@@ -120,14 +140,16 @@ def reject_upload(source: Source, error: DocumentError) -> None:
     runtime.archive_upload(source, layout.REJECTED)
 
 
-def _method(page_methods: list[str]) -> str:
-    """How the text was obtained: `ocr`, `text-layer`, or `mixed` for a PDF with both."""
-    methods = set(page_methods)
-    return methods.pop() if len(methods) == 1 else "mixed"
+@dataclass(frozen=True)
+class _Upload:
+    data: bytes
+    source: Source
+    metadata: dict[str, str]
 
 
-def _download(ref: ObjectRef, max_bytes: int, where: str) -> tuple[bytes, Source]:
-    """The object's bytes and identity; the size is checked before the body is read."""
+def _download(ref: ObjectRef, max_bytes: int, where: str) -> _Upload:
+    """The object's bytes, identity and user metadata; the size is checked before the body
+    is read."""
     response = runtime.get_object(ref.bucket, ref.key, ref.version_id)
     # The ETag of the bytes we read, not the event's: a manual event has none, and an
     # overwrite between event and read must give the new version its own doc_id.
@@ -142,31 +164,37 @@ def _download(ref: ObjectRef, max_bytes: int, where: str) -> tuple[bytes, Source
     if size > max_bytes:
         response["Body"].close()
         raise DocumentTooLargeError(f"{size} bytes exceeds the {max_bytes} limit", where)
-    return response["Body"].read(), source
+    return _Upload(response["Body"].read(), source, dict(response.get("Metadata") or {}))
 
 
-def _record(document: Document, ocr_pages: int, origin: str) -> None:
+def _record(document: Document, result: Extracted, children: int, origin: str) -> None:
     runtime.logger(STAGE).info(
         "text extracted",
         extra={
             "doc_id": document.doc_id,
             "key": document.source.key,
+            "media_type": result.media_type,
+            "method": result.method,
             "pages": document.pages,
-            "ocr_pages": ocr_pages,
+            "ocr_pages": result.ocr_pages,
+            "children": children,
             "confidence": document.ocr_confidence,
             "origin": origin,
             "ms": document.timings_ms[STAGE],
         },
     )
     runtime.count(STAGE, "Pages", document.pages)
-    runtime.count(STAGE, "OcrPages", ocr_pages)
-    runtime.count(STAGE, "OcrConfidence", document.ocr_confidence * 100, "Percent")
+    runtime.count(STAGE, "OcrPages", result.ocr_pages)
+    runtime.count(STAGE, "Children", children)
+    if result.ocr_pages:
+        runtime.count(STAGE, "OcrConfidence", document.ocr_confidence * 100, "Percent")
     runtime.count(STAGE, "OcrDuration", document.timings_ms[STAGE], "Milliseconds")
 
 
 def main(argv: list[str]) -> int:
-    """`python -m handlers.ocr FILE`: OCR a local file, print JSON; exit 1 on bad input."""
-    from handlers.ocr_engine import extract_text
+    """`python -m handlers.ocr FILE`: extract a local file's text (any accepted kind), print
+    JSON with its children summarised; exit 1 on bad input."""
+    from handlers.formats import DocumentLimits, extract_document
 
     if len(argv) != 1:
         print("usage: python -m handlers.ocr FILE", file=sys.stderr)
@@ -174,7 +202,12 @@ def main(argv: list[str]) -> int:
     path = Path(argv[0])
     try:
         data = _read_file(path)
-        result = extract_text(data, str(path), config.OcrLimits.from_env())
+        result = extract_document(
+            data,
+            str(path),
+            DocumentLimits.from_env(),
+            ocr_limits=config.OcrLimits.from_env(),
+        )
     except DocumentError as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

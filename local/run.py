@@ -20,11 +20,12 @@ from contract import ledger
 from contract.layout import INCOMING
 from contract.ledger import Attr
 from contract.messages import doc_id_for, doc_id_in
+from handlers.formats.model import SUFFIXES
 from local.metrics import queued_doc_ids
 from local.session import LocalSession
 
 # What `local run DIR` picks up from a directory (files named explicitly are always sent).
-DOCUMENT_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pdf")
+DOCUMENT_SUFFIXES = frozenset(s for suffixes in SUFFIXES.values() for s in suffixes)
 # A DLQ message stays hidden this long once seen, so each poll sees new ones only.
 DLQ_HOLD_S = 600
 
@@ -168,6 +169,21 @@ class Watcher:
             sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
         self._handles.clear()
 
+    def children(self, uploads: list[Upload]) -> list[Upload]:
+        """The documents the ledger says were found inside these (attachments, archive
+        members) that are not among them yet."""
+        known = {u.doc_id for u in uploads}
+        found = []
+        for parent in uploads:
+            item = self.items.get(parent.doc_id) or {}
+            for listed in item.get(Attr.CHILDREN, {}).get("L", []):
+                child = {name: value["S"] for name, value in listed["M"].items() if "S" in value}
+                if child["doc_id"] not in known:
+                    known.add(child["doc_id"])
+                    source = f"{parent.source} > {child['name']}"
+                    found.append(Upload(source, child["key"], child["etag"], None, child["doc_id"]))
+        return found
+
     def dead_doc_ids(self) -> set[str]:
         return {d for messages in self.dead_letters.values() for d in messages.values() if d}
 
@@ -194,10 +210,12 @@ def wait_until_settled(
     on_progress: Callable[[Progress], None] | None = None,
     poll_s: float = 0.5,
 ) -> Watcher:
+    """Wait for every upload and every document found inside one (which joins `uploads`)."""
     watcher = Watcher(session)
     deadline = time.monotonic() + timeout_s
     while True:
         watcher.poll(uploads)
+        uploads += watcher.children(uploads)
         settled = watcher.settled(uploads)
         if on_progress:
             on_progress(_progress(session, watcher, settled, len(uploads)))

@@ -228,8 +228,10 @@ def _sqs_lines(usage: StackUsage, a: Assumptions, price: dict[str, Any]) -> Line
 def _s3_lines(usage: StackUsage, a: Assumptions, price: dict[str, Any]) -> Lines:
     docs, pending = a.docs_per_month, _pending_uploads(usage, a)
     chain = stages.TABLE.chain()
-    # the upload, each artifact, and the copy that moves the upload out of incoming/
-    puts = 1 + sum(len(stage.writes) + bool(stage.archives) for stage in chain)
+    # the upload, each artifact, and the copy that moves the upload out of incoming/ (a
+    # document found inside another is a document of its own: counted in docs_per_month)
+    artifacts = sum(1 for stage in chain for prefix in stage.writes if not prefix.uploads)
+    puts = 1 + artifacts + sum(bool(stage.archives) for stage in chain)
     gets = sum(len(stage.reads) for stage in chain)
     listings = usage.sweeps_per_month * math.ceil(pending / 1000)
     return {

@@ -4,8 +4,12 @@
 - contract.pdf  a born-digital contract with a text layer (no OCR needed)     -> contract
 - report.tiff   a two-page scanned report (group-4 TIFF)                      -> report
 - letter.png    a short scanned letter                                        -> letter
+- notice.html   a web page with a script, a style and hidden text (not read)  -> report
+- reminder.eml  an e-mail with the invoice attached as a PDF                  -> letter
+                (the attachment becomes a document of its own                 -> invoice)
 
-`expected.json` maps each file to the category the default configuration should give it;
+`expected.json` maps each file (and `<file> > <attachment>`) to the category the default
+configuration should give it;
 local mode and the end-to-end tests push these files through the whole pipeline.
 Output is deterministic: running the script again rewrites identical files.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sys
+from email.message import EmailMessage
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -58,12 +63,58 @@ Yours sincerely,
 Ole Hansen
 Kind regards from all of us in Bergen."""
 
+NOTICE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Annual Accessibility Report 2024</title>
+<style>body { font-family: sans-serif } .promo { color: red }</style>
+<script>var tracking = "invoice total amount due payment VAT";</script></head>
+<body><h1>Annual Accessibility Report 2024</h1>
+<p>This report presents the results of our yearly analysis of the city's public services.
+Our findings show that 87 percent of the services now meet the accessibility standard,
+up from 74 percent last year.</p>
+<table><tr><th>Quarter</th><th>Services reviewed</th><th>Results</th></tr>
+<tr><td>Q1</td><td>41</td><td>35 passed</td></tr><tr><td>Q2</td><td>38</td><td>34 passed</td></tr>
+</table>
+<div hidden>Invoice total amount due: payment by bank transfer, VAT included.</div>
+<p>The full analysis and its quarterly results are published with this report.</p>
+</body></html>
+"""
+
+REMINDER = """Dear Mr. Berg,
+
+Thank you for your visit last week and for the good conversation about the spring plans.
+As agreed, you will find the document we discussed attached to this message.
+
+We look forward to seeing you again soon.
+
+Kind regards,
+Ole Hansen
+"""
+ATTACHMENT = "invoice-2024-118.pdf"
+
 EXPECTED = {
     "invoice.jpg": "invoice",
     "contract.pdf": "contract",
     "report.tiff": "report",
     "letter.png": "letter",
+    "notice.html": "report",
+    "reminder.eml": "letter",
+    f"reminder.eml > {ATTACHMENT}": "invoice",
 }
+
+
+def reminder() -> bytes:
+    """A multipart e-mail as a mail client writes it, with a fixed boundary and dates."""
+    message = EmailMessage()
+    message["From"] = "Ole Hansen <ole@nordlys.example>"
+    message["To"] = "Erik Berg <erik@fjord.example>"
+    message["Subject"] = "After your visit"
+    message["Date"] = "Mon, 07 Oct 2024 09:30:00 +0200"
+    message["Message-ID"] = "<sample-reminder@nordlys.example>"
+    message.set_content(REMINDER)
+    attachment = render.text_pdf([INVOICE])
+    message.add_attachment(attachment, maintype="application", subtype="pdf", filename=ATTACHMENT)
+    message.set_boundary("docpipe-sample-boundary")
+    return message.as_bytes()
 
 
 def content(page: render.Image.Image, bottom: int) -> render.Image.Image:
@@ -79,8 +130,10 @@ def main() -> None:
     (HERE / "report.tiff").write_bytes(render.multipage_tiff(pages))
     letter = content(render.render_page(LETTER), 1300).convert("1")
     (HERE / "letter.png").write_bytes(render.to_bytes(letter, "PNG", optimize=True))
+    (HERE / "notice.html").write_text(NOTICE)
+    (HERE / "reminder.eml").write_bytes(reminder())
     (HERE / "expected.json").write_text(json.dumps(EXPECTED, indent=2, sort_keys=True) + "\n")
-    for name in sorted(EXPECTED):
+    for name in sorted(n for n in EXPECTED if (HERE / n).is_file()):
         print(f"{name:14} {(HERE / name).stat().st_size / 1024:7.1f} KB -> {EXPECTED[name]}")
 
 

@@ -20,9 +20,8 @@ PACKAGES = (
     "policies",
 )
 TYPE_TOKEN = re.compile(r"""["']aws:[a-z0-9]+/[a-zA-Z0-9]+:[A-Za-z0-9]+["']""")
-ENV_NAME = re.compile(
-    r"""["'](DOCPIPE_[A-Z_]+|OCR_[A-Z_]+|SUMMARY_[A-Z_]+|CLASSIFY_[A-Z_]+|SWEEP_[A-Z_]+)["']"""
-)
+CONTRACT_PREFIXES = ("DOCPIPE", "OCR", "DOCUMENT", "SUMMARY", "CLASSIFY", "SWEEP", "COLLECT")
+ENV_NAME = re.compile(rf"""["']((?:{"|".join(CONTRACT_PREFIXES)})_[A-Z_]+)["']""")
 # Local mode's own variables, not the runtime contract's: the state file and a worker's ARN.
 LOCAL_MODE_VARIABLES = {"DOCPIPE_LOCAL_STATE", "DOCPIPE_LOCAL_FUNCTION_ARN", "DOCPIPE_OFFLINE"}
 

@@ -36,7 +36,7 @@ from contract.layout import INCOMING
 from contract.sources import Source
 from handlers.collect.discover import MAX_CANDIDATES, MAX_LISTING_BYTES, discover
 from handlers.collect.fetch import FetchError, Response, TooLargeError, Validators
-from handlers.collect.sniff import sniff_media_type
+from handlers.formats.sniff import media_type_of
 
 # User metadata keys of a collected object (S3 returns them as x-amz-meta-<key>).
 ORIGIN_SOURCE = "origin-source"
@@ -328,7 +328,7 @@ class _Run:
             content_hash=digest,
             declared_type=declared_type,
         )
-        etag = self.object_store.put(key, body, sniff_media_type(body), metadata)
+        etag = self.object_store.put(key, body, media_type_of(body), metadata)
         if seen.content_hash is None:
             self.report.new += 1
         else:

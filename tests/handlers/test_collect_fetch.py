@@ -24,7 +24,7 @@ from handlers.collect.fetch import (
     parse_target,
     retry_after_seconds,
 )
-from handlers.collect.sniff import sniff_media_type
+from handlers.formats.sniff import media_type_of
 from local.site import HUGE_BYTES, SAMPLES, DocumentSite, etag_of
 
 MiB = 1024 * 1024
@@ -125,7 +125,7 @@ def test_the_type_comes_from_the_bytes_not_the_content_type(site: DocumentSite) 
         site.url("/wrong-type/invoice.jpg"), max_bytes=10 * MiB, allow_http=True
     )
     assert response.declared_type == "text/html; charset=utf-8"
-    assert sniff_media_type(response.body) == "image/jpeg"
+    assert media_type_of(response.body) == "image/jpeg"
 
 
 # --- retries ---------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def test_ocr_cli_prints_text_pages_and_confidence(tmp_path: Path) -> None:
     ("name", "data", "problem"),
     [
         ("empty.png", b"", "EmptyDocumentError"),
-        ("notes.txt", b"plain text", "UnsupportedTypeError"),
+        ("blob.bin", bytes(range(256)) * 4, "UnsupportedTypeError"),
         ("broken.pdf", b"%PDF-1.4 garbage", "CorruptPdfError"),
     ],
 )

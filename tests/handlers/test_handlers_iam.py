@@ -23,7 +23,7 @@ def test_allowed_calls_are_the_stacks_role_policies() -> None:
         **own_queue("ocr"),
         **ledger,
         ("s3", "GetObject"): frozenset({"incoming/"}),
-        ("s3", "PutObject"): frozenset({"text/", "processed/", "rejected/"}),
+        ("s3", "PutObject"): frozenset({"text/", "incoming/children/", "processed/", "rejected/"}),
         ("s3", "DeleteObject"): frozenset({"incoming/"}),
         ("s3", "GetObjectTagging"): frozenset({"incoming/"}),
         ("s3", "PutObjectTagging"): frozenset({"processed/", "rejected/"}),

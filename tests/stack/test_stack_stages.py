@@ -162,6 +162,7 @@ def role_statements(run: StackRun, stack: str, stage: str) -> list[dict[str, Any
                 "ReadIncoming", ["s3:GetObject", "s3:GetObjectVersion"], [f"{bucket}/incoming/*"]
             ),
             allow("WriteText", ["s3:PutObject"], [f"{bucket}/text/*"]),
+            allow("WriteChildren", ["s3:PutObject"], [f"{bucket}/incoming/children/*"]),
             allow(
                 "TakeUploads",
                 ["s3:DeleteObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
@@ -282,6 +283,13 @@ def test_environment_is_the_runtime_contract(stack: str, stage: str) -> None:
             "TESSDATA_PREFIX": "/opt/python/tessdata",
             "OCR_MAX_PAGE_PIXELS": str(page_pixel_budget({"dev": 2048, "prod": 3008}[stack])),
             "OCR_MAX_DOCUMENT_PIXELS": str(90 * 2480 * 3508),  # 90 A4 pages at 300 DPI
+            "DOCUMENT_EXPAND_ARCHIVES": "false",
+            "DOCUMENT_MAX_CHILDREN": "100",
+            "DOCUMENT_MAX_DESCENDANTS": "1000",
+            "DOCUMENT_MAX_TOTAL_BYTES": str(100 * 1024 * 1024),
+            "DOCUMENT_MAX_MEMBER_BYTES": str(25 * 1024 * 1024),
+            "DOCUMENT_MAX_COMPRESSION_RATIO": "100",
+            "DOCUMENT_MAX_DEPTH": "3",
         },
         "summarize": {
             "DOCPIPE_TABLE": table,
