@@ -92,9 +92,10 @@ class DocumentPipelineArgs(TypedDict, total=False):
     """Tesseract language(s), e.g. `eng+deu`; the OCR layer must be built with them (`make
     build OCR_LANGUAGE=eng+deu`). Default `eng`."""
     ocr_max_pages: int
-    """Longest document the OCR function accepts, in pages. Default: the ocr timeout / 2 s
-    per page (90 with the default 180 s): tesseract needs about 1.7 s per page, and a longer
-    document would time out on every try instead of failing with a typed error."""
+    """Longest document the OCR function accepts, in pages. Default: what the ocr stage's
+    timeout and memory allow with twice the measured time a page (69 with 180 s and 2048 MB;
+    contract/ocr_budget.py): a longer document would time out on every try instead of being
+    refused with a typed error."""
     ocr_layer_arn: pulumi.Input[str]
     """Override: a layer version ARN bringing your own `tesseract` binary (run through
     pytesseract). Default: tesseract in process, from the OCR function's own layer."""

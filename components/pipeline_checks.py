@@ -17,6 +17,7 @@ from components.validation import Problems, is_known, merge, plain
 from contract import stages
 from contract.build import architecture_file, function_zip, layer_zip
 from contract.categories import category_problems
+from contract.ocr_budget import max_pages_for
 from contract.sources import parse_sources, sources_json
 
 OCR = "ocr"
@@ -25,14 +26,6 @@ SWEEP = "sweep"
 """The stage the `sweep_*` arguments configure."""
 COLLECT = "collect"
 """The stage the `sources` configure: one schedule and its grants per source."""
-# Tesseract takes about 1.7 s per 300-DPI page on one thread (bench/RESULTS.md); 2 s per
-# page leaves room for rasterizing, the text layer check and the uploads.
-SECONDS_PER_PAGE = 2
-
-
-def max_pages_for(ocr_timeout: float) -> int:
-    """The most pages the OCR function can finish within `ocr_timeout` seconds."""
-    return max(1, int(ocr_timeout) // SECONDS_PER_PAGE)
 
 
 def deployed(s: Mapping[str, Any]) -> stages.StageTable:
@@ -73,7 +66,7 @@ def validate(name: str, args: DocumentPipelineArgs) -> dict[str, Any]:
     if COLLECT in effective:
         _check_collect_budget(problems, s, effective[COLLECT]["timeout"])
     problems.raise_if_any()
-    s["ocr_max_pages"] = _ocr_max_pages(s, effective[OCR]["timeout"])
+    s["ocr_max_pages"] = _ocr_max_pages(s, effective[OCR])
     s.update(ocr_layer.settings(s, effective[OCR]["memory_size"], s["ocr_max_pages"]))
     return s
 
@@ -127,14 +120,16 @@ def _check_sources(problems: Problems, s: dict[str, Any]) -> None:
         )
 
 
-def _ocr_max_pages(s: Mapping[str, Any], timeout: Any) -> Any:
-    """`ocr_max_pages`, else what the OCR function's timeout allows: a larger document
-    would time out on every try and reach the DLQ with no typed error."""
+def _ocr_max_pages(s: Mapping[str, Any], ocr: Mapping[str, Any]) -> Any:
+    """`ocr_max_pages`, else what the OCR function's timeout and memory allow with headroom
+    (contract.ocr_budget): a larger document would time out on every try and reach the DLQ
+    with no typed error."""
     if s.get("ocr_max_pages") is not None:
         return s["ocr_max_pages"]
-    if is_known(timeout):
-        return max_pages_for(timeout)
-    return pulumi.Output.from_input(timeout).apply(max_pages_for)
+    timeout, memory = ocr["timeout"], ocr["memory_size"]
+    if is_known(timeout) and is_known(memory):
+        return max_pages_for(timeout, memory)
+    return pulumi.Output.all(timeout, memory).apply(lambda values: max_pages_for(*values))
 
 
 def _check_sweep(problems: Problems, s: Mapping[str, Any], ocr: Mapping[str, Any]) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from contract import settings as env
 from contract import stages
+from contract.aws import FULL_VCPU_MB
 from mockrun import Registration
 from policies import resource_types as t
 
@@ -25,9 +26,6 @@ PRICES_FILE = Path(__file__).with_name("prices.json")
 DURATIONS_FILE = Path(__file__).resolve().parent.parent / "bench" / "stage_durations.json"
 SECONDS_PER_MONTH = 30 * 24 * 3600
 SWEEP = "sweep"  # its age window decides how many uploads each run looks up
-# Lambda gives a function one full vCPU at 1,769 MB and a proportional share below it, so a
-# CPU-bound stage measured on one core runs 1769/memory times longer under that size.
-FULL_VCPU_MB = 1769
 # An SQS event source mapping keeps at least five long-polling receivers per queue even when
 # idle; each empty 20 s long poll is one billed request.
 IDLE_POLLERS = 5
@@ -209,6 +207,7 @@ def _lambda_lines(
         if measured is None:
             lines[f"lambda {stage} compute (not measured)"] = 0.0
             measured = 0.0
+        # A CPU-bound stage measured on one core runs 1769/memory times longer below one vCPU.
         seconds = measured * max(1.0, FULL_VCPU_MB / settings.memory_mb)
         gb_seconds = invocations * seconds * settings.memory_mb / 1024
         lines[f"lambda {stage} compute"] = gb_seconds * price["gb_second"][settings.architecture]

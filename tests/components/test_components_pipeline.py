@@ -125,13 +125,16 @@ def ocr_max_pages(monitor: CapturingMonitor) -> str:
 @pytest.mark.parametrize(
     ("args", "pages"),
     [
-        ({}, "90"),  # 180 s at 2 s a page: still above the 50 pages the pipeline promises
-        ({"stages": {"ocr": {"timeout": 300}}, "sweep_min_age_minutes": 300}, "150"),
+        # (180 s - 10 s) / (2 x 1.2188 s a page): still above the 50 pages the pipeline promises
+        ({}, "69"),
+        ({"stages": {"ocr": {"timeout": 300}}, "sweep_min_age_minutes": 300}, "118"),
+        # below one vCPU (1769 MB) a page takes longer: 1769 / 1024 x 1.2188 s
+        ({"stages": {"ocr": {"memory_size": 1024}}}, "40"),
         ({"stages": {"ocr": {"timeout": 600}}, "sweep_min_age_minutes": 300,
           "ocr_max_pages": 40}, "40"),
     ],
 )  # fmt: skip
-def test_ocr_page_limit_follows_the_ocr_timeout_unless_set(
+def test_ocr_page_limit_follows_the_ocr_timeout_and_memory_unless_set(
     monitor: CapturingMonitor, args: dict[str, Any], pages: str
 ) -> None:
     pipeline(monitor, **args)

@@ -129,9 +129,9 @@ def test_pulumi_yaml_defaults_equal_the_contract_defaults() -> None:
     ):
         camel = "".join(part.title() if n else part for n, part in enumerate(key.split("_")))
         assert project[camel]["default"] == PIPELINE_DEFAULTS[key], key
-    # the handler's page limit when OCR_MAX_PAGES is unset is what the default timeout allows
-    ocr_timeout = stages.TABLE["ocr"].defaults.timeout
-    assert max_pages_for(ocr_timeout) == env.OCR_MAX_PAGES.default
+    # the handler's page limit when OCR_MAX_PAGES is unset is what the defaults allow
+    ocr = stages.TABLE["ocr"].defaults
+    assert max_pages_for(ocr.timeout, ocr.memory_size) == env.OCR_MAX_PAGES.default
 
 
 def test_every_config_key_is_typed_with_a_default_and_a_description() -> None:
