@@ -7,7 +7,6 @@ queue's URL; the bucket last, because its notification needs the first stage's q
 """
 
 import json
-import re
 from typing import Any
 
 import pulumi
@@ -16,6 +15,7 @@ import pulumi_aws as aws
 from components import stage_wiring
 from components.collection import source_grants
 from components.document_store import DocumentStore
+from components.names import valid_bucket_name
 from components.pipeline_args import CategoryArgs, DocumentPipelineArgs, StageArgs
 from components.pipeline_checks import (
     COLLECT,
@@ -58,12 +58,6 @@ OUTPUTS = (
 # The argument that holds each scheduled stage's schedule expression.
 SCHEDULE_ARGUMENTS = {SWEEP: "sweep_schedule"}
 SCHEDULE_DESCRIPTIONS = {SWEEP: "Re-enqueue uploads that have no result yet"}
-
-
-def valid_bucket_name(raw: str) -> str:
-    """S3 bucket names: 3-63 of a-z, 0-9, '.', '-', ending in a letter or digit; stack and
-    component names may hold capitals and '_', which S3 rejects."""
-    return re.sub(r"[^a-z0-9.-]", "-", raw.lower())[:63].rstrip("-.")
 
 
 def _without_none(args: dict[str, Any]) -> Any:

@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.names import valid_layer_name
 from components.validation import Problems, check_range, coerce, is_known, merge, plain
 from contract.aws import is_aws_managed_sqs_key
 from contract.build import LAMBDA_RUNTIME
@@ -593,8 +594,8 @@ class QueueFunction(pulumi.ComponentResource):
         return aws.lambda_.LayerVersion(
             f"{self._name}-deps",
             # Layer names are not auto-named: include the stack so two stacks in one account
-            # do not publish into one layer.
-            layer_name=f"{self._name}-{pulumi.get_stack()}-deps",
+            # do not publish into one layer (stack names may hold '.', which Lambda refuses).
+            layer_name=valid_layer_name(f"{self._name}-{pulumi.get_stack()}-deps"),
             code=self._s["dependency_layer"],
             compatible_runtimes=[self._s["runtime"]],
             compatible_architectures=[self._s["architecture"]],

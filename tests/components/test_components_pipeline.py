@@ -11,7 +11,7 @@ from build_helpers import fake_build
 from component_helpers import build, counts
 
 from components import DocumentPipeline, DocumentPipelineArgs
-from components.pipeline import valid_bucket_name
+from components.names import valid_bucket_name
 from contract.ocr import document_pixel_budget, page_pixel_budget
 from mockrun import CapturingMonitor
 

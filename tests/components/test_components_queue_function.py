@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pulumi
@@ -195,6 +196,27 @@ def test_dependency_layer_and_extra_layers(monitor: CapturingMonitor) -> None:
     assert layer.inputs["compatibleRuntimes"] == ["python3.12"]
     assert layer.inputs["compatibleArchitectures"] == ["arm64"]
     assert monitor.named("jobs-function").inputs["layers"] == [layer.state["arn"], tesseract]
+
+
+@pytest.mark.parametrize(
+    ("stack", "layer_name"),
+    [
+        ("dev", "jobs-dev-deps"),  # valid names are kept: existing layers are not replaced
+        ("prod", "jobs-prod-deps"),
+        ("eu.prod", "jobs-eu-prod-deps"),  # Pulumi allows '.' in stack names, Lambda does not
+        ("x" * 150, "jobs-" + "x" * 135),  # at most 140 characters
+    ],
+)
+def test_the_layer_name_is_one_lambda_accepts_for_any_stack_name(
+    monitor: CapturingMonitor, stack: str, layer_name: str
+) -> None:
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project="docpipe", stack=stack, preview=False, monitor=monitor
+    )
+    make(monitor, dependency_layer=pulumi.FileArchive("deps.zip"))
+    name = monitor.named("jobs-deps").inputs["layerName"]
+    assert name == layer_name
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,140}", name)  # PublishLayerVersion's LayerName
 
 
 def test_image_packaging(monitor: CapturingMonitor) -> None:
