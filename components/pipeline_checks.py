@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 
 from components import ocr_layer, queue_function
+from components.operations_checks import check_alarm_email, check_reserved_concurrency
 from components.pipeline_args import PIPELINE_DEFAULTS, DocumentPipelineArgs
 from components.validation import Problems, is_known, merge, plain
 from contract import stages
@@ -61,6 +62,11 @@ def validate(name: str, args: DocumentPipelineArgs) -> dict[str, Any]:
         problems.add("ocr_max_pages", f"must be a positive integer, got {pages!r}")
     _check_sources(problems, s)
     effective = _check_stages(problems, name, s)
+    check_reserved_concurrency(problems, effective, s["account_concurrency"])
+    check_alarm_email(
+        problems, s.get("alarm_email"), bool(s["protect_data"]), bool(s["require_alarm_email"])
+    )
+    _check_rejected_alarm(problems, s)
     _check_artifacts(problems, s)
     _check_sweep(problems, s, effective[OCR])
     if COLLECT in effective:
@@ -130,6 +136,14 @@ def _ocr_max_pages(s: Mapping[str, Any], ocr: Mapping[str, Any]) -> Any:
     if is_known(timeout) and is_known(memory):
         return max_pages_for(timeout, memory)
     return pulumi.Output.all(timeout, memory).apply(lambda values: max_pages_for(*values))
+
+
+def _check_rejected_alarm(problems: Problems, s: Mapping[str, Any]) -> None:
+    percent, least = s["rejected_alarm_percent"], s["rejected_alarm_min_documents"]
+    if isinstance(percent, bool) or not isinstance(percent, int | float) or not 0 < percent < 100:
+        problems.add("rejected_alarm_percent", f"must be above 0 and below 100, got {percent!r}")
+    if isinstance(least, bool) or not isinstance(least, int) or least < 1:
+        problems.add("rejected_alarm_min_documents", f"must be a positive integer, got {least!r}")
 
 
 def _check_sweep(problems: Problems, s: Mapping[str, Any], ocr: Mapping[str, Any]) -> None:

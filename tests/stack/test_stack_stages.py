@@ -25,7 +25,7 @@ SETTINGS: dict[str, dict[str, tuple[int, int, int, int, int | None]]] = {
         "sweep": (120, 0, 1, 2, None),
     },
     "prod": {
-        "ocr": (180, 0, 1, 20, 40),
+        "ocr": (180, 0, 1, 20, None),  # no reservation: a new account's quota can be 10
         "summarize": (60, 0, 10, 10, None),
         "classify": (30, 0, 10, 10, None),
         "sweep": (120, 0, 1, 2, None),
