@@ -128,6 +128,14 @@ def _stage_seconds(
     return float(per_unit) * units
 
 
+def _alarm_metrics(registration: Registration) -> int:
+    """CloudWatch bills an alarm per metric it reads: a metric-math alarm per metric query."""
+    if registration.type != t.METRIC_ALARM:
+        return 0
+    queries = registration.inputs.get("metricQueries") or []
+    return sum(1 for query in queries if query.get("metric") is not None) or 1
+
+
 def _mean_retention_days(registrations: list[Registration]) -> float:
     days = [
         float(r.inputs.get("retentionInDays") or 0) for r in registrations if r.type == t.LOG_GROUP
@@ -142,7 +150,8 @@ class StackUsage:
     stages: dict[str, StageSettings]
     sweeps_per_month: float
     mappings: int
-    alarms: int
+    alarm_metrics: int
+    dashboards: int
     kms_keys: int
     mean_log_retention_days: float
 
@@ -159,7 +168,8 @@ class StackUsage:
                 if r.type == t.SCHEDULE
             ),
             mappings=count(t.MAPPING),
-            alarms=count(t.METRIC_ALARM),
+            alarm_metrics=sum(_alarm_metrics(r) for r in registrations),
+            dashboards=count(t.DASHBOARD),
             kms_keys=count(t.KMS_KEY),
             mean_log_retention_days=_mean_retention_days(registrations),
         )
@@ -269,7 +279,8 @@ def _observability_lines(usage: StackUsage, a: Assumptions, prices: dict[str, An
     return {
         "cloudwatch logs": log_gb * cloudwatch["logs_ingest_per_gb"]
         + log_gb * stored_months * cloudwatch["logs_storage_gb_month"],
-        "cloudwatch alarms": usage.alarms * cloudwatch["alarm_per_month"],
+        "cloudwatch alarms": usage.alarm_metrics * cloudwatch["alarm_per_month"],
+        "cloudwatch dashboards": usage.dashboards * cloudwatch["dashboard_per_month"],
         "x-ray traces": traced * prices["xray"]["traces_recorded_per_million"] / 1e6,
         "scheduler": usage.sweeps_per_month * prices["scheduler"]["invocation_per_million"] / 1e6,
         # the sweep's backlog guard reads one metric a run
