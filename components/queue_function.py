@@ -750,7 +750,10 @@ class QueueFunction(pulumi.ComponentResource):
         (and depends on the function, so policies can join the two)."""
 
         def variable(name: str) -> pulumi.Output[str]:
-            return self.function.environment.apply(lambda e: str(_variables(e)[name]))
+            value = self.function.environment.apply(lambda e: str(_variables(e)[name]))
+            # A namespace or service name is no secret, though one secret variable makes the
+            # whole environment one: the alarm and the dashboard show them in plain text.
+            return pulumi.Output.unsecret(value)
 
         self.metrics_namespace = variable(env.METRICS_NAMESPACE.name)
         self.metrics_service = variable(env.SERVICE_NAME.name)
