@@ -78,8 +78,9 @@ def test_ocr_from_a_container_image(monitor: CapturingMonitor) -> None:
 @pytest.mark.parametrize(
     ("args", "page", "document"),
     [
-        ({}, page_pixel_budget(2048), 90 * 2480 * 3508),
-        ({"stages": {"ocr": {"memory_size": 1024}}}, page_pixel_budget(1024), 90 * 2480 * 3508),
+        ({}, page_pixel_budget(2048), 69 * 2480 * 3508),
+        # below one vCPU a page takes longer: 40 pages (contract/ocr_budget.py)
+        ({"stages": {"ocr": {"memory_size": 1024}}}, page_pixel_budget(1024), 40 * 2480 * 3508),
         ({"stages": {"ocr": {"memory_size": 4096}}, "ocr_max_pages": 20},
          page_pixel_budget(4096), 20 * 2480 * 3508),
     ],
@@ -96,12 +97,12 @@ def test_pixel_budgets_follow_the_ocr_memory_and_page_limit(
 
 
 def test_handler_pixel_budgets_default_to_the_stacks() -> None:
-    from components.pipeline_checks import max_pages_for
     from contract import settings, stages
+    from contract.ocr_budget import max_pages_for
 
     ocr = stages.TABLE["ocr"].defaults
     assert page_pixel_budget(ocr.memory_size) == settings.OCR_MAX_PAGE_PIXELS.default
-    budget = document_pixel_budget(max_pages_for(ocr.timeout))
+    budget = document_pixel_budget(max_pages_for(ocr.timeout, ocr.memory_size))
     assert budget == settings.OCR_MAX_DOCUMENT_PIXELS.default
 
 
