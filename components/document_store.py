@@ -42,7 +42,8 @@ class DocumentStoreArgs(TypedDict, total=False):
     force_destroy: pulumi.Input[bool]
     """Let `pulumi destroy` empty the bucket. Default false (dev stacks turn it on)."""
     protect: bool
-    """Protect the bucket (`protect` and `retain_on_delete`). Default false (prod: true)."""
+    """Protect the bucket and every child configuring it (`protect` and `retain_on_delete`).
+    Default false (prod: true)."""
     kms_key_arn: pulumi.Input[str]
     """Default encryption with this KMS key (SSE-KMS, bucket key on). Default: SSE-S3."""
     versioning: bool
@@ -109,11 +110,16 @@ class DocumentStore(pulumi.ComponentResource):
         s = validate(name, coerce(DocumentStoreArgs, args, "DocumentStore", name))
         super().__init__(TYPE, name, None, opts)
         self._name, self._s = name, s
-        kept: dict[str, Any] = {"protect": True, "retain_on_delete": True} if s["protect"] else {}
+        # Every child, not only the bucket: unprotecting or renaming the component would
+        # otherwise delete the retained bucket's public access block, policy, versioning,
+        # lifecycle and notification, and leave the data behind them exposed or unprocessed.
+        self._kept: dict[str, Any] = (
+            {"protect": True, "retain_on_delete": True} if s["protect"] else {}
+        )
         bucket_args: dict[str, Any] = {"force_destroy": s["force_destroy"], "tags": s.get("tags")}
         if s.get("bucket_name") is not None:
             bucket_args["bucket"] = s["bucket_name"]
-        self.bucket = aws.s3.Bucket(f"{name}-bucket", **bucket_args, opts=self._child(**kept))
+        self.bucket = aws.s3.Bucket(f"{name}-bucket", **bucket_args, opts=self._child())
         self._configure()
         self.notification = self._notify()
         self.bucket_name, self.bucket_arn = self.bucket.bucket, self.bucket.arn
@@ -127,7 +133,7 @@ class DocumentStore(pulumi.ComponentResource):
         )
 
     def _child(self, **extra: Any) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, **extra)
+        return pulumi.ResourceOptions(parent=self, **self._kept, **extra)
 
     def _configure(self) -> None:
         name, s, bucket = self._name, self._s, self.bucket

@@ -7,7 +7,6 @@ queue's URL; the bucket last, because its notification needs the first stage's q
 """
 
 import json
-import re
 from typing import Any
 
 import pulumi
@@ -16,6 +15,7 @@ import pulumi_aws as aws
 from components import stage_wiring
 from components.collection import source_grants
 from components.document_store import DocumentStore
+from components.names import valid_bucket_name, valid_dashboard_name
 from components.pipeline_args import CategoryArgs, DocumentPipelineArgs, StageArgs
 from components.pipeline_checks import (
     COLLECT,
@@ -26,6 +26,7 @@ from components.pipeline_checks import (
     stage_settings,
     validate,
 )
+from components.pipeline_monitoring import create_dashboard, create_rejected_alarm
 from components.queue_function import QueueFunction, QueueFunctionArgs
 from components.results_table import ResultsTable
 from components.scheduled_trigger import ScheduledTrigger
@@ -54,16 +55,11 @@ OUTPUTS = (
     "role_arns",
     "schedule_arn",
     "alarm_topic_arn",
+    "dashboard_name",
 )
 # The argument that holds each scheduled stage's schedule expression.
 SCHEDULE_ARGUMENTS = {SWEEP: "sweep_schedule"}
 SCHEDULE_DESCRIPTIONS = {SWEEP: "Re-enqueue uploads that have no result yet"}
-
-
-def valid_bucket_name(raw: str) -> str:
-    """S3 bucket names: 3-63 of a-z, 0-9, '.', '-', ending in a letter or digit; stack and
-    component names may hold capitals and '_', which S3 rejects."""
-    return re.sub(r"[^a-z0-9.-]", "-", raw.lower())[:63].rstrip("-.")
 
 
 def _without_none(args: dict[str, Any]) -> Any:
@@ -101,6 +97,8 @@ class DocumentPipeline(pulumi.ComponentResource):
     """ARN of the sweep schedule."""
     alarm_topic_arn: pulumi.Output[str | None]
     """ARN of the alarm topic (with `alarm_email` only)."""
+    dashboard_name: pulumi.Output[str]
+    """Name of the stack's CloudWatch dashboard."""
 
     def __init__(
         self, name: str, args: DocumentPipelineArgs, opts: pulumi.ResourceOptions | None = None
@@ -117,6 +115,8 @@ class DocumentPipeline(pulumi.ComponentResource):
         self._create_stages()
         self.store = self._create_store()
         self.schedules = self._create_schedules()
+        self.rejected_alarms = self._create_rejected_alarms()
+        self.dashboard = self._create_dashboard()
         self._export()
 
     def _resolve_bucket_name(self) -> None:
@@ -125,7 +125,7 @@ class DocumentPipeline(pulumi.ComponentResource):
         invoke = pulumi.InvokeOutputOptions(parent=self)
         self._account = aws.get_caller_identity_output(opts=invoke).account_id
         self._partition = aws.get_partition_output(opts=invoke).partition
-        region = aws.get_region_output(opts=invoke).region
+        region = self._region = aws.get_region_output(opts=invoke).region
         self._bucket: pulumi.Output[str] = pulumi.Output.from_input(
             self._s.get("bucket_name")
             or pulumi.Output.concat(
@@ -251,6 +251,31 @@ class DocumentPipeline(pulumi.ComponentResource):
             opts=self._child(),
         )
 
+    def _create_rejected_alarms(self) -> dict[str, aws.cloudwatch.MetricAlarm]:
+        """A warning per stage a document passes through (the sweep sees no documents)."""
+        return {
+            stage.name: create_rejected_alarm(
+                self._name, stage.name, self.stages[stage.name], self._s, self.topic,
+                self._child(),
+            )
+            for stage in self._stage_table.chain()
+        }  # fmt: skip
+
+    def _create_dashboard(self) -> aws.cloudwatch.Dashboard:
+        # Dashboards are global to the account: the name carries the stack and the region.
+        name = pulumi.Output.concat(self._name, "-", pulumi.get_stack(), "-", self._region)
+        alarms = [a.arn for f in self.stages.values() for a in f.alarms]
+        alarms += [a.arn for a in self.rejected_alarms.values()]
+        return create_dashboard(
+            self._name,
+            name.apply(valid_dashboard_name),
+            self._region,
+            list(self._stage_table),
+            self.stages,
+            alarms,
+            self._child(),
+        )
+
     def _resources(self) -> stage_wiring.Resources:
         return stage_wiring.Resources(
             bucket_name=self._bucket,
@@ -326,4 +351,5 @@ class DocumentPipeline(pulumi.ComponentResource):
         self.alarm_topic_arn = (
             self.topic.arn if self.topic is not None else pulumi.Output.from_input(None)
         )
+        self.dashboard_name = self.dashboard.dashboard_name
         self.register_outputs({key: getattr(self, key) for key in OUTPUTS})

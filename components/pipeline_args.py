@@ -10,6 +10,7 @@ from typing import Any, Required, TypedDict
 import pulumi
 
 from contract import settings as env
+from contract.aws import DEFAULT_ACCOUNT_CONCURRENCY
 from contract.build import DEFAULT_BUILD_DIR
 
 
@@ -92,9 +93,10 @@ class DocumentPipelineArgs(TypedDict, total=False):
     """Tesseract language(s), e.g. `eng+deu`; the OCR layer must be built with them (`make
     build OCR_LANGUAGE=eng+deu`). Default `eng`."""
     ocr_max_pages: int
-    """Longest document the OCR function accepts, in pages. Default: the ocr timeout / 2 s
-    per page (90 with the default 180 s): tesseract needs about 1.7 s per page, and a longer
-    document would time out on every try instead of failing with a typed error."""
+    """Longest document the OCR function accepts, in pages. Default: what the ocr stage's
+    timeout and memory allow with twice the measured time a page (69 with 180 s and 2048 MB;
+    contract/ocr.py): a longer document would time out on every try instead of being
+    refused with a typed error."""
     expand_archives: bool
     """Whether a ZIP archive's members become documents of their own (bounded like e-mail
     attachments: count, size, depth, compression ratio); off, a ZIP is refused as
@@ -116,7 +118,22 @@ class DocumentPipelineArgs(TypedDict, total=False):
     log_retention_days: int
     """Retention of every function's log group. Default 14."""
     alarm_email: pulumi.Input[str]
-    """Send alarms to an SNS topic with this e-mail subscription. Default: no topic."""
+    """Send alarms to an SNS topic with this e-mail subscription (confirm it from the e-mail
+    AWS sends; a pending subscription delivers nothing). Default: no topic."""
+    require_alarm_email: bool
+    """Refuse a protected stack without `alarm_email`, and an `alarm_email` on a reserved
+    domain (example.com, .test, ...: RFC 2606/6761) that never receives mail. Default true
+    (offline runs: false)."""
+    account_concurrency: int
+    """The account's Lambda concurrent-executions quota in the region. The stages' reserved
+    concurrency must leave 100 of it unreserved (a Lambda rule). Default 1000 (AWS's default
+    quota; new accounts may have 10)."""
+    rejected_alarm_percent: int
+    """A stage's warning alarm fires when more than this percentage of the documents it saw
+    in an hour were rejected. Default 10."""
+    rejected_alarm_min_documents: int
+    """The rejected-documents alarm judges only hours in which a stage saw at least this many
+    documents (a quiet hour never alarms). Default 20."""
     protect_data: bool
     """Protect bucket and table, turn on table deletion protection. Default false."""
     bucket_name: pulumi.Input[str]
@@ -150,6 +167,10 @@ PIPELINE_DEFAULTS: dict[str, Any] = {
     "architecture": "arm64",
     "log_retention_days": 14,
     "protect_data": False,
+    "require_alarm_email": True,
+    "account_concurrency": DEFAULT_ACCOUNT_CONCURRENCY,
+    "rejected_alarm_percent": 10,
+    "rejected_alarm_min_documents": 20,
     "sweep_schedule": "rate(15 minutes)",
     "sweep_min_age_minutes": env.SWEEP_MIN_AGE_MINUTES.default,
     "sweep_max_per_run": env.SWEEP_MAX_PER_RUN.default,

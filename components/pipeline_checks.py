@@ -12,11 +12,13 @@ from typing import Any
 import pulumi
 
 from components import ocr_layer, queue_function
+from components.operations_checks import check_alarm_email, check_reserved_concurrency
 from components.pipeline_args import PIPELINE_DEFAULTS, DocumentPipelineArgs
 from components.validation import Problems, is_known, merge, plain
 from contract import stages
 from contract.build import architecture_file, function_zip, layer_zip
 from contract.categories import category_problems
+from contract.ocr import max_pages_for
 from contract.sources import parse_sources, sources_json
 
 OCR = "ocr"
@@ -25,14 +27,6 @@ SWEEP = "sweep"
 """The stage the `sweep_*` arguments configure."""
 COLLECT = "collect"
 """The stage the `sources` configure: one schedule and its grants per source."""
-# Tesseract takes about 1.7 s per 300-DPI page on one thread (bench/RESULTS.md); 2 s per
-# page leaves room for rasterizing, the text layer check and the uploads.
-SECONDS_PER_PAGE = 2
-
-
-def max_pages_for(ocr_timeout: float) -> int:
-    """The most pages the OCR function can finish within `ocr_timeout` seconds."""
-    return max(1, int(ocr_timeout) // SECONDS_PER_PAGE)
 
 
 def deployed(s: Mapping[str, Any]) -> stages.StageTable:
@@ -68,12 +62,17 @@ def validate(name: str, args: DocumentPipelineArgs) -> dict[str, Any]:
         problems.add("ocr_max_pages", f"must be a positive integer, got {pages!r}")
     _check_sources(problems, s)
     effective = _check_stages(problems, name, s)
+    check_reserved_concurrency(problems, effective, s["account_concurrency"])
+    check_alarm_email(
+        problems, s.get("alarm_email"), bool(s["protect_data"]), bool(s["require_alarm_email"])
+    )
+    _check_rejected_alarm(problems, s)
     _check_artifacts(problems, s)
     _check_sweep(problems, s, effective[OCR])
     if COLLECT in effective:
         _check_collect_budget(problems, s, effective[COLLECT]["timeout"])
     problems.raise_if_any()
-    s["ocr_max_pages"] = _ocr_max_pages(s, effective[OCR]["timeout"])
+    s["ocr_max_pages"] = _ocr_max_pages(s, effective[OCR])
     s.update(ocr_layer.settings(s, effective[OCR]["memory_size"], s["ocr_max_pages"]))
     return s
 
@@ -127,14 +126,24 @@ def _check_sources(problems: Problems, s: dict[str, Any]) -> None:
         )
 
 
-def _ocr_max_pages(s: Mapping[str, Any], timeout: Any) -> Any:
-    """`ocr_max_pages`, else what the OCR function's timeout allows: a larger document
-    would time out on every try and reach the DLQ with no typed error."""
+def _ocr_max_pages(s: Mapping[str, Any], ocr: Mapping[str, Any]) -> Any:
+    """`ocr_max_pages`, else what the OCR function's timeout and memory allow with headroom
+    (contract.ocr): a larger document would time out on every try and reach the DLQ
+    with no typed error."""
     if s.get("ocr_max_pages") is not None:
         return s["ocr_max_pages"]
-    if is_known(timeout):
-        return max_pages_for(timeout)
-    return pulumi.Output.from_input(timeout).apply(max_pages_for)
+    timeout, memory = ocr["timeout"], ocr["memory_size"]
+    if is_known(timeout) and is_known(memory):
+        return max_pages_for(timeout, memory)
+    return pulumi.Output.all(timeout, memory).apply(lambda values: max_pages_for(*values))
+
+
+def _check_rejected_alarm(problems: Problems, s: Mapping[str, Any]) -> None:
+    percent, least = s["rejected_alarm_percent"], s["rejected_alarm_min_documents"]
+    if isinstance(percent, bool) or not isinstance(percent, int | float) or not 0 < percent < 100:
+        problems.add("rejected_alarm_percent", f"must be above 0 and below 100, got {percent!r}")
+    if isinstance(least, bool) or not isinstance(least, int) or least < 1:
+        problems.add("rejected_alarm_min_documents", f"must be a positive integer, got {least!r}")
 
 
 def _check_sweep(problems: Problems, s: Mapping[str, Any], ocr: Mapping[str, Any]) -> None:

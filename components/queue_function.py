@@ -12,7 +12,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.names import valid_layer_name
 from components.validation import Problems, check_range, coerce, is_known, merge, plain
+from contract import metrics
+from contract import settings as env
 from contract.aws import is_aws_managed_sqs_key
 from contract.build import LAMBDA_RUNTIME
 
@@ -33,6 +36,7 @@ DEFAULT_QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 DEFAULT_DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 DEFAULT_RECEIVE_WAIT_SECONDS = 20
 DEFAULT_QUEUE_AGE_ALARM_SECONDS = 1800
+DEFAULT_DLQ_AGE_ALARM_SECONDS = 24 * 3600
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
@@ -99,7 +103,9 @@ class QueueFunctionArgs(TypedDict, total=False):
     """Reserved concurrent executions, at least 1 (0 would disable the function).
     Default: unreserved."""
     environment: pulumi.Input[Mapping[str, pulumi.Input[str]]]
-    """Environment variables. Default: `POWERTOOLS_SERVICE_NAME` = the component's name."""
+    """Environment variables. Default: `POWERTOOLS_SERVICE_NAME` = the component's name and
+    `POWERTOOLS_METRICS_NAMESPACE` = the Pulumi project's name: the failed-records alarm
+    watches the metric in that namespace with that `service` dimension."""
     environment_kms_key_arn: pulumi.Input[str]
     """Customer-managed KMS key encrypting the environment at rest; the role may decrypt
     with it. Default: Lambda's AWS-managed key."""
@@ -154,11 +160,20 @@ class QueueFunctionArgs(TypedDict, total=False):
     """URL of the adopted queue. Requires `existing_queue_arn`."""
     # -- alarms and tags -------------------------------------------------------------------
     create_alarms: bool
-    """Create alarms on DLQ depth, oldest message age, errors and throttles. Default true."""
+    """Create alarms on DLQ depth and age, the work queue's oldest message, failed records,
+    errors and throttles. Default true. The failed-records alarm watches `RecordsFailed`
+    (Sum > 0 in 5 minutes) that the function emits in its `POWERTOOLS_METRICS_NAMESPACE` with
+    the dimension `service` = its `POWERTOOLS_SERVICE_NAME` (Powertools' metrics): with
+    partial batch responses a failed record never makes the invocation fail, so Lambda's
+    `Errors` never counts it."""
     alarm_topic_arn: pulumi.Input[str]
     """SNS topic that receives alarm and OK notifications. Default: none."""
     queue_age_alarm_seconds: pulumi.Input[int]
     """Oldest-message age on the work queue that raises the alarm. Default 1800."""
+    dlq_age_alarm_seconds: pulumi.Input[int]
+    """Age of the oldest dead letter (time since it reached the DLQ) that raises the alarm:
+    nobody has redriven or purged it. Default 86400 (a day); below `dlq_retention_seconds` -
+    `queue_retention_seconds`, the least time a dead letter stays before it expires."""
     tags: pulumi.Input[Mapping[str, pulumi.Input[str]]]
     """Tags for every taggable child. Default: none."""
 
@@ -184,6 +199,7 @@ def _settings(args: QueueFunctionArgs) -> dict[str, Any]:
         "create_kms_key": False,
         "create_alarms": True,
         "queue_age_alarm_seconds": DEFAULT_QUEUE_AGE_ALARM_SECONDS,
+        "dlq_age_alarm_seconds": DEFAULT_DLQ_AGE_ALARM_SECONDS,
     }
     settings = merge(defaults, dict(args), {})
     if "visibility_timeout" in settings:
@@ -297,8 +313,28 @@ def _check_queues(problems: Problems, s: Mapping[str, Any]) -> None:
             f"{dlq} must be above queue_retention_seconds {source}: DLQ messages keep their "
             "original enqueue time and would expire early",
         )
+    _check_dlq_age_alarm(problems, s)
     _check_encryption(problems, s)
     _check_adoption(problems, s)
+
+
+def _check_dlq_age_alarm(problems: Problems, s: Mapping[str, Any]) -> None:
+    """The alarm must fire while the dead letter is still there. Standard queues expire a
+    message by its first enqueue time, also in the DLQ, while the DLQ's age metric counts
+    from its arrival there: a message that waited the source queue's whole retention has
+    only dlq_retention - queue_retention left.
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/setting-up-dead-letter-queue-retention.html"""
+    check_range(problems, s, "dlq_age_alarm_seconds", 60, 1209600)
+    age = plain(s["dlq_age_alarm_seconds"])
+    source, dlq = plain(s["queue_retention_seconds"]), plain(s["dlq_retention_seconds"])
+    if None in (age, source, dlq) or s["fifo_queue"] or dlq <= source:
+        return
+    if age >= dlq - source:
+        problems.add(
+            "dlq_age_alarm_seconds",
+            f"{age} must be below dlq_retention_seconds - queue_retention_seconds = "
+            f"{dlq - source}: a dead letter may expire before the alarm fires",
+        )
 
 
 def _check_encryption(problems: Problems, s: Mapping[str, Any]) -> None:
@@ -370,6 +406,10 @@ class QueueFunction(pulumi.ComponentResource):
     """ARN of the function's dependency layer version, if any."""
     kms_key_arn: pulumi.Output[str | None]
     """ARN of the created KMS key (`create_kms_key`), if any."""
+    metrics_namespace: pulumi.Output[str]
+    """CloudWatch namespace of the function's own metrics (its `POWERTOOLS_METRICS_NAMESPACE`)."""
+    metrics_service: pulumi.Output[str]
+    """The `service` dimension of the function's own metrics (its `POWERTOOLS_SERVICE_NAME`)."""
 
     def __init__(
         self, name: str, args: QueueFunctionArgs, opts: pulumi.ResourceOptions | None = None
@@ -397,6 +437,7 @@ class QueueFunction(pulumi.ComponentResource):
         self.layer = self._create_layer()
         self._create_function()
         self._create_trigger()
+        self._metric_identity()
         self.alarms = self._create_alarms() if settings["create_alarms"] else []
         self._export()
 
@@ -593,8 +634,8 @@ class QueueFunction(pulumi.ComponentResource):
         return aws.lambda_.LayerVersion(
             f"{self._name}-deps",
             # Layer names are not auto-named: include the stack so two stacks in one account
-            # do not publish into one layer.
-            layer_name=f"{self._name}-{pulumi.get_stack()}-deps",
+            # do not publish into one layer (stack names may hold '.', which Lambda refuses).
+            layer_name=valid_layer_name(f"{self._name}-{pulumi.get_stack()}-deps"),
             code=self._s["dependency_layer"],
             compatible_runtimes=[self._s["runtime"]],
             compatible_architectures=[self._s["architecture"]],
@@ -624,7 +665,11 @@ class QueueFunction(pulumi.ComponentResource):
 
     def _create_function(self) -> None:
         s = self._s
-        environment = merge({"POWERTOOLS_SERVICE_NAME": self._name}, s.get("environment"), {})
+        defaults = {
+            env.SERVICE_NAME.name: self._name,
+            env.METRICS_NAMESPACE.name: pulumi.get_project(),
+        }
+        environment = merge(defaults, s.get("environment"), {})
         optional: dict[str, Any] = {}
         if s.get("reserved_concurrency") is not None:
             optional["reserved_concurrent_executions"] = s["reserved_concurrency"]
@@ -676,7 +721,7 @@ class QueueFunction(pulumi.ComponentResource):
     # -- alarms and outputs -----------------------------------------------------------------
 
     def _alarm(
-        self, role: str, description: str, namespace: str, metric: str,
+        self, role: str, description: str, namespace: pulumi.Input[str], metric: str,
         dimensions: Mapping[str, Any], statistic: str, period: int, threshold: Any,
     ) -> aws.cloudwatch.MetricAlarm:  # fmt: skip
         topic = self._s.get("alarm_topic_arn")
@@ -699,6 +744,20 @@ class QueueFunction(pulumi.ComponentResource):
             opts=self._child(),
         )
 
+    def _metric_identity(self) -> None:
+        """Namespace and `service` dimension of the function's own metrics, from the
+        function's environment: the alarm watches what the function is configured to emit
+        (and depends on the function, so policies can join the two)."""
+
+        def variable(name: str) -> pulumi.Output[str]:
+            value = self.function.environment.apply(lambda e: str(_variables(e)[name]))
+            # A namespace or service name is no secret, though one secret variable makes the
+            # whole environment one: the alarm and the dashboard show them in plain text.
+            return pulumi.Output.unsecret(value)
+
+        self.metrics_namespace = variable(env.METRICS_NAMESPACE.name)
+        self.metrics_service = variable(env.SERVICE_NAME.name)
+
     def _create_alarms(self) -> list[aws.cloudwatch.MetricAlarm]:
         function = {"FunctionName": self.function.name}
         alarms = [
@@ -706,6 +765,13 @@ class QueueFunction(pulumi.ComponentResource):
                 "queue-age-alarm", f"{self._name}: oldest message waits too long",
                 "AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": self._queue_name},
                 "Maximum", 300, self._s["queue_age_alarm_seconds"],
+            ),
+            self._alarm(
+                "failed-records-alarm",
+                f"{self._name}: records failed and are being retried (throttling, access "
+                "denied, a crash); after max_receive_count tries they reach the DLQ",
+                self.metrics_namespace, metrics.RECORDS_FAILED,
+                {metrics.SERVICE_DIMENSION: self.metrics_service}, "Sum", 300, 0,
             ),
             self._alarm(
                 "errors-alarm", f"{self._name}: function errors", "AWS/Lambda", "Errors",
@@ -717,14 +783,20 @@ class QueueFunction(pulumi.ComponentResource):
             ),
         ]  # fmt: skip
         if self.dlq is not None:
-            alarms.insert(
-                0,
+            dlq = {"QueueName": self.dlq.name}
+            alarms[:0] = [
                 self._alarm(
                     "dlq-depth-alarm", f"{self._name}: messages in the dead-letter queue",
-                    "AWS/SQS", "ApproximateNumberOfMessagesVisible",
-                    {"QueueName": self.dlq.name}, "Maximum", 60, 0,
+                    "AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq, "Maximum", 60, 0,
                 ),
-            )  # fmt: skip
+                self._alarm(
+                    "dlq-age-alarm",
+                    f"{self._name}: a dead letter has waited too long: redrive or purge it "
+                    "before it expires",
+                    "AWS/SQS", "ApproximateAgeOfOldestMessage", dlq, "Maximum", 300,
+                    self._s["dlq_age_alarm_seconds"],
+                ),
+            ]  # fmt: skip
         return alarms
 
     def _export(self) -> None:
@@ -757,5 +829,15 @@ class QueueFunction(pulumi.ComponentResource):
                 "event_source_mapping_uuid": self.event_source_mapping_uuid,
                 "layer_arn": self.layer_arn,
                 "kms_key_arn": self.kms_key_arn,
+                "metrics_namespace": self.metrics_namespace,
+                "metrics_service": self.metrics_service,
             }
         )
+
+
+def _variables(environment: Any) -> Mapping[str, str]:
+    """A function's environment variables, from its typed output (or a plain dict)."""
+    variables = getattr(environment, "variables", None)
+    if variables is None and isinstance(environment, Mapping):
+        variables = environment.get("variables")
+    return variables or {}

@@ -86,6 +86,7 @@ def pipeline_args(config: pulumi.Config | None = None) -> DocumentPipelineArgs:
     args: dict[str, Any] = {
         "stages": stages(config),
         "require_artifacts": not offline(),
+        "require_alarm_email": not offline(),
         "tags": {"project": "docpipe", "stack": pulumi.get_stack()},
     }
     optional: dict[str, Any] = {
@@ -99,6 +100,7 @@ def pipeline_args(config: pulumi.Config | None = None) -> DocumentPipelineArgs:
         "log_retention_days": config.get_int("logRetentionDays"),
         "alarm_email": config.get("alarmEmail"),
         "protect_data": config.get_bool("protectData"),
+        "account_concurrency": config.get_int("accountConcurrency"),
         "sweep_schedule": config.get("sweepSchedule"),
         "sweep_min_age_minutes": config.get_int("sweepMinAgeMinutes"),
         "sweep_max_per_run": config.get_int("sweepMaxPerRun"),

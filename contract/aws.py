@@ -11,6 +11,17 @@ from typing import Any, TypeGuard
 
 AWS_MANAGED_SQS_KEY = "alias/aws/sqs"
 
+FULL_VCPU_MB = 1769
+"""Lambda gives a function one full vCPU at 1,769 MB of memory and a proportional share below
+it: https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html"""
+
+DEFAULT_ACCOUNT_CONCURRENCY = 1000
+"""Lambda's default concurrent-executions quota per account and region (new accounts may get
+as little as 10 until it is raised through Service Quotas)."""
+UNRESERVED_CONCURRENCY_MINIMUM = 100
+"""Reserved concurrency must leave at least this many executions unreserved in the account:
+https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html"""
+
 
 def is_aws_managed_sqs_key(key: Any) -> bool:
     """The AWS-managed SQS key, by alias or alias ARN (`arn:aws:kms:REGION:ACCOUNT:alias/aws/sqs`).

@@ -105,7 +105,7 @@ OCR_MAX_BYTES = Variable(
 )
 OCR_MAX_PAGES = Variable(
     "OCR_MAX_PAGES",
-    default=90,  # what the default OCR timeout allows (pipeline_checks.max_pages_for)
+    default=69,  # what the OCR stage's default timeout and memory allow (contract.ocr)
     kind="int",
     minimum=1,
     doc="longest document accepted, in pages",

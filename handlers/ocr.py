@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from contract import layout
+from contract import layout, metrics
 from contract.errors import DocumentError, DocumentTooLargeError, InvalidEnvelopeError
 from contract.ledger import RECEIVED, REJECTED, Attr, stage_done
 from contract.messages import (
@@ -183,8 +183,8 @@ def _record(document: Document, result: Extracted, children: int, origin: str) -
             "ms": document.timings_ms[STAGE],
         },
     )
-    runtime.count(STAGE, "Pages", document.pages)
-    runtime.count(STAGE, "OcrPages", result.ocr_pages)
+    runtime.count(STAGE, metrics.PAGES, document.pages)
+    runtime.count(STAGE, metrics.OCR_PAGES, result.ocr_pages)
     runtime.count(STAGE, "Children", children)
     if result.ocr_pages:
         runtime.count(STAGE, "OcrConfidence", document.ocr_confidence * 100, "Percent")

@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from contract import metrics as metrics_names
 from contract import settings as env
 from contract.errors import DocumentError, InvalidEnvelopeError, ObjectNotFoundError
 from contract.layout import Prefix, archived_key
@@ -252,7 +253,7 @@ def settling(stage: str, reject: Rejecter) -> Iterator[Outcome]:
         reject(source, exc)
         fields = {"doc_id": source.doc_id, "error": str(exc), "error_type": type(exc).__name__}
         logger(stage).warning("document rejected", extra=fields)
-        count(stage, "RecordsRejected")
+        count(stage, metrics_names.RECORDS_REJECTED)
         outcome.rejected = True
     finally:
         _document.reset(token)
@@ -266,11 +267,11 @@ def _handle_record(stage: str, record: SQSRecord, handle: RecordHandler, reject:
     except Exception as exc:
         message = "bad message" if isinstance(exc, DocumentError) else "record failed"
         log.exception(message, extra=_error_fields(record, exc))
-        count(stage, "RecordsFailed")
+        count(stage, metrics_names.RECORDS_FAILED)
         raise
     if not outcome.rejected:
-        count(stage, "RecordsProcessed")
-    count(stage, "RecordDuration", elapsed_ms(), "Milliseconds")
+        count(stage, metrics_names.RECORDS_PROCESSED)
+    count(stage, metrics_names.RECORD_DURATION, elapsed_ms(), "Milliseconds")
 
 
 def _error_fields(record: SQSRecord, error: Exception) -> dict[str, str]:

@@ -117,6 +117,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             t.MAPPING: self._event_source_mapping,
             t.LOG_GROUP: self._log_group,
             t.METRIC_ALARM: self._metric_alarm,
+            t.DASHBOARD: self._dashboard,
             t.TABLE: self._table,
             t.SCHEDULE: self._schedule,
             t.TOPIC: self._topic,
@@ -395,11 +396,21 @@ class EmulatorMocks(pulumi.runtime.Mocks):
                     for k, v in (inputs.get("dimensions") or {}).items()
                 ],
             )
+        if inputs.get("metricQueries"):
+            request["Metrics"] = [_metric_query(query) for query in inputs["metricQueries"]]
         if inputs.get("datapointsToAlarm"):
             request["DatapointsToAlarm"] = _int(inputs["datapointsToAlarm"])
         self.client("cloudwatch").put_metric_alarm(**request)
         arn = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{name}"
         return name, {"name": name, "arn": arn}
+
+    def _dashboard(self, inputs: Inputs, _logical: str) -> Created:
+        name = inputs["dashboardName"]
+        self.client("cloudwatch").put_dashboard(
+            DashboardName=name, DashboardBody=inputs["dashboardBody"]
+        )
+        arn = f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{name}"
+        return name, {"dashboardName": name, "dashboardArn": arn}
 
     # -- DynamoDB, Scheduler, SNS, KMS ----------------------------------------------------------
 
@@ -509,6 +520,27 @@ def _queue_attributes(inputs: Inputs) -> dict[str, str]:
         if inputs.get(key):
             attributes[attribute] = "true"
     return attributes
+
+
+def _metric_query(query: Inputs) -> dict[str, Any]:
+    """A metric-math alarm's query (engine-shaped) as PutMetricAlarm's `Metrics` entry."""
+    entry: dict[str, Any] = {"Id": query["id"], "ReturnData": bool(query.get("returnData"))}
+    for key in ("expression", "label"):
+        if query.get(key):
+            entry[key.title()] = query[key]
+    metric = query.get("metric")
+    if metric:
+        dimensions = metric.get("dimensions") or {}
+        entry["MetricStat"] = {
+            "Metric": {
+                "Namespace": metric["namespace"],
+                "MetricName": metric["metricName"],
+                "Dimensions": [{"Name": k, "Value": str(v)} for k, v in dimensions.items()],
+            },
+            "Period": _int(metric["period"]),
+            "Stat": metric["stat"],
+        }
+    return entry
 
 
 def _notification(config: Inputs, arn_key: str, arn: str) -> dict[str, Any]:

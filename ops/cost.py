@@ -18,6 +18,7 @@ from typing import Any
 
 from contract import settings as env
 from contract import stages
+from contract.aws import FULL_VCPU_MB
 from mockrun import Registration
 from policies import resource_types as t
 
@@ -25,9 +26,6 @@ PRICES_FILE = Path(__file__).with_name("prices.json")
 DURATIONS_FILE = Path(__file__).resolve().parent.parent / "bench" / "stage_durations.json"
 SECONDS_PER_MONTH = 30 * 24 * 3600
 SWEEP = "sweep"  # its age window decides how many uploads each run looks up
-# Lambda gives a function one full vCPU at 1,769 MB and a proportional share below it, so a
-# CPU-bound stage measured on one core runs 1769/memory times longer under that size.
-FULL_VCPU_MB = 1769
 # An SQS event source mapping keeps at least five long-polling receivers per queue even when
 # idle; each empty 20 s long poll is one billed request.
 IDLE_POLLERS = 5
@@ -130,6 +128,14 @@ def _stage_seconds(
     return float(per_unit) * units
 
 
+def _alarm_metrics(registration: Registration) -> int:
+    """CloudWatch bills an alarm per metric it reads: a metric-math alarm per metric query."""
+    if registration.type != t.METRIC_ALARM:
+        return 0
+    queries = registration.inputs.get("metricQueries") or []
+    return sum(1 for query in queries if query.get("metric") is not None) or 1
+
+
 def _mean_retention_days(registrations: list[Registration]) -> float:
     days = [
         float(r.inputs.get("retentionInDays") or 0) for r in registrations if r.type == t.LOG_GROUP
@@ -144,7 +150,8 @@ class StackUsage:
     stages: dict[str, StageSettings]
     sweeps_per_month: float
     mappings: int
-    alarms: int
+    alarm_metrics: int
+    dashboards: int
     kms_keys: int
     mean_log_retention_days: float
 
@@ -161,7 +168,8 @@ class StackUsage:
                 if r.type == t.SCHEDULE
             ),
             mappings=count(t.MAPPING),
-            alarms=count(t.METRIC_ALARM),
+            alarm_metrics=sum(_alarm_metrics(r) for r in registrations),
+            dashboards=count(t.DASHBOARD),
             kms_keys=count(t.KMS_KEY),
             mean_log_retention_days=_mean_retention_days(registrations),
         )
@@ -209,6 +217,7 @@ def _lambda_lines(
         if measured is None:
             lines[f"lambda {stage} compute (not measured)"] = 0.0
             measured = 0.0
+        # A CPU-bound stage measured on one core runs 1769/memory times longer below one vCPU.
         seconds = measured * max(1.0, FULL_VCPU_MB / settings.memory_mb)
         gb_seconds = invocations * seconds * settings.memory_mb / 1024
         lines[f"lambda {stage} compute"] = gb_seconds * price["gb_second"][settings.architecture]
@@ -272,7 +281,8 @@ def _observability_lines(usage: StackUsage, a: Assumptions, prices: dict[str, An
     return {
         "cloudwatch logs": log_gb * cloudwatch["logs_ingest_per_gb"]
         + log_gb * stored_months * cloudwatch["logs_storage_gb_month"],
-        "cloudwatch alarms": usage.alarms * cloudwatch["alarm_per_month"],
+        "cloudwatch alarms": usage.alarm_metrics * cloudwatch["alarm_per_month"],
+        "cloudwatch dashboards": usage.dashboards * cloudwatch["dashboard_per_month"],
         "x-ray traces": traced * prices["xray"]["traces_recorded_per_million"] / 1e6,
         "scheduler": usage.sweeps_per_month * prices["scheduler"]["invocation_per_million"] / 1e6,
         # the sweep's backlog guard reads one metric a run

@@ -42,6 +42,7 @@ KMS_KEY = "aws:kms/key:Key"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 LAYER_VERSION = "aws:lambda/layerVersion:LayerVersion"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 TOPIC = "aws:sns/topic:Topic"
 TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 

@@ -110,5 +110,6 @@ def test_queue_function_environment_as_one_secret_output(monitor: CapturingMonit
     assert rpc.is_rpc_secret(environment)  # the whole environment stays secret
     assert rpc.unwrap_rpc_secret(environment)["variables"] == {
         "POWERTOOLS_SERVICE_NAME": "qf",
+        "POWERTOOLS_METRICS_NAMESPACE": "docpipe",
         "TOKEN": "t",
     }

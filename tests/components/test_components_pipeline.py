@@ -6,16 +6,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 from build_helpers import fake_build
 from component_helpers import build, counts
 
 from components import DocumentPipeline, DocumentPipelineArgs
-from components.pipeline import valid_bucket_name
+from components.names import valid_bucket_name
 from contract.ocr import document_pixel_budget, page_pixel_budget
 from mockrun import CapturingMonitor
 
-OFFLINE: dict[str, Any] = {"require_artifacts": False}
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+OFFLINE: dict[str, Any] = {"require_artifacts": False, "require_alarm_email": False}
 LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:tesseract:7"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/docpipe-ocr:1"
 
@@ -75,8 +78,9 @@ def test_ocr_from_a_container_image(monitor: CapturingMonitor) -> None:
 @pytest.mark.parametrize(
     ("args", "page", "document"),
     [
-        ({}, page_pixel_budget(2048), 90 * 2480 * 3508),
-        ({"stages": {"ocr": {"memory_size": 1024}}}, page_pixel_budget(1024), 90 * 2480 * 3508),
+        ({}, page_pixel_budget(2048), 69 * 2480 * 3508),
+        # below one vCPU a page takes longer: 40 pages (contract/ocr.py)
+        ({"stages": {"ocr": {"memory_size": 1024}}}, page_pixel_budget(1024), 40 * 2480 * 3508),
         ({"stages": {"ocr": {"memory_size": 4096}}, "ocr_max_pages": 20},
          page_pixel_budget(4096), 20 * 2480 * 3508),
     ],
@@ -93,12 +97,12 @@ def test_pixel_budgets_follow_the_ocr_memory_and_page_limit(
 
 
 def test_handler_pixel_budgets_default_to_the_stacks() -> None:
-    from components.pipeline_checks import max_pages_for
     from contract import settings, stages
+    from contract.ocr import max_pages_for
 
     ocr = stages.TABLE["ocr"].defaults
     assert page_pixel_budget(ocr.memory_size) == settings.OCR_MAX_PAGE_PIXELS.default
-    budget = document_pixel_budget(max_pages_for(ocr.timeout))
+    budget = document_pixel_budget(max_pages_for(ocr.timeout, ocr.memory_size))
     assert budget == settings.OCR_MAX_DOCUMENT_PIXELS.default
 
 
@@ -125,13 +129,16 @@ def ocr_max_pages(monitor: CapturingMonitor) -> str:
 @pytest.mark.parametrize(
     ("args", "pages"),
     [
-        ({}, "90"),  # 180 s at 2 s a page: still above the 50 pages the pipeline promises
-        ({"stages": {"ocr": {"timeout": 300}}, "sweep_min_age_minutes": 300}, "150"),
+        # (180 s - 10 s) / (2 x 1.2188 s a page): still above the 50 pages the pipeline promises
+        ({}, "69"),
+        ({"stages": {"ocr": {"timeout": 300}}, "sweep_min_age_minutes": 300}, "118"),
+        # below one vCPU (1769 MB) a page takes longer: 1769 / 1024 x 1.2188 s
+        ({"stages": {"ocr": {"memory_size": 1024}}}, "40"),
         ({"stages": {"ocr": {"timeout": 600}}, "sweep_min_age_minutes": 300,
           "ocr_max_pages": 40}, "40"),
     ],
 )  # fmt: skip
-def test_ocr_page_limit_follows_the_ocr_timeout_unless_set(
+def test_ocr_page_limit_follows_the_ocr_timeout_and_memory_unless_set(
     monitor: CapturingMonitor, args: dict[str, Any], pages: str
 ) -> None:
     pipeline(monitor, **args)
@@ -277,6 +284,31 @@ def test_a_bad_ocr_language_list_is_refused(monitor: CapturingMonitor) -> None:
         ({"sweep_min_age_minutes": 100, "stages": {"ocr": {"max_receive_count": 6}}},
          "sweep_min_age_minutes: 100 is below the minimum 108: an OCR message retries for "
          "max_receive_count 6 x visibility_timeout 1080 s = 6480 s before it reaches the DLQ"),
+        ({"account_concurrency": 150, "stages": {"ocr": {"reserved_concurrency": 30},
+                                                 "classify": {"reserved_concurrency": 30}}},
+         "account_concurrency: the stages reserve 60 concurrent executions (classify 30, ocr "
+         "30) but the account's Lambda concurrency quota is 150 (stack config "
+         "docpipe:accountConcurrency) and 100 must stay unreserved, so at most 50 can be "
+         "reserved: drop reservedConcurrency from docpipe:stages (bound a stage with "
+         "maxConcurrency instead), or raise the quota (Service Quotas, AWS Lambda, Concurrent "
+         "executions) and set docpipe:accountConcurrency to it"),
+        ({"account_concurrency": 0}, "account_concurrency: must be a positive integer, got 0"),
+        ({"alarm_email": "ops at acme.com"},
+         "alarm_email: 'ops at acme.com' is not an e-mail address"),
+        ({"protect_data": True, "require_alarm_email": True},
+         "alarm_email: a protected stack (protect_data) needs an address that receives its "
+         "alarms: `pulumi config set docpipe:alarmEmail <address>`, then confirm the "
+         "subscription from the e-mail AWS sends (until then no alarm is delivered)"),
+        ({"alarm_email": "me@example.net", "require_alarm_email": True},
+         "alarm_email: 'me@example.net' is on the reserved domain example.net (RFC 2606/6761), "
+         "which never receives mail: every alarm would go nowhere. Set a real address with "
+         "`pulumi config set docpipe:alarmEmail <address>` and confirm the subscription"),
+        ({"rejected_alarm_percent": 100},
+         "rejected_alarm_percent: must be above 0 and below 100, got 100"),
+        ({"rejected_alarm_min_documents": 0},
+         "rejected_alarm_min_documents: must be a positive integer, got 0"),
+        ({"rejected_alarm_percent": "10"},
+         "rejected_alarm_percent: must be above 0 and below 100, got '10'"),
         ({"log_retention_days": 8},
          "stages.ocr.log_retention_days: must be one of [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, "
          "180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]"),
@@ -311,3 +343,121 @@ def test_an_explicit_bucket_name_is_used_as_given(monitor: CapturingMonitor) -> 
     policy = json.loads(monitor.named("dp-ocr-queue-policy").inputs["policy"])
     source = policy["Statement"][1]["Condition"]["ArnEquals"]["aws:SourceArn"]
     assert source == "arn:aws:s3:::acme-documents"
+
+
+# -- monitoring -----------------------------------------------------------------------------
+
+
+def dashboard(monitor: CapturingMonitor) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(monitor.named("dp-dashboard").inputs["dashboardBody"])
+    return body
+
+
+def graphs(body: dict[str, Any]) -> dict[str, list[list[Any]]]:
+    return {
+        w["properties"]["title"]: w["properties"]["metrics"]
+        for w in body["widgets"]
+        if w["type"] == "metric"
+    }
+
+
+def test_rejected_documents_warning_per_stage_of_the_chain(monitor: CapturingMonitor) -> None:
+    pipeline(
+        monitor,
+        alarm_email="ops@acme-docs.com",
+        rejected_alarm_percent=25,
+        rejected_alarm_min_documents=50,
+    )
+    topic = monitor.named("dp-alarms").state["arn"]
+    names = sorted(r.name for r in monitor.by_type(ALARM) if "rejected" in r.name)
+    assert names == ["dp-classify-rejected-alarm", "dp-ocr-rejected-alarm",
+                     "dp-summarize-rejected-alarm"]  # fmt: skip
+    alarm = monitor.named("dp-ocr-rejected-alarm")
+    assert alarm.parent == monitor.named("dp").urn
+    assert (alarm.inputs["alarmActions"], alarm.inputs["okActions"]) == ([topic], [topic])
+    assert alarm.inputs["threshold"] == 25
+    rate = alarm.inputs["metricQueries"][-1]
+    assert rate["expression"] == "IF(seen >= 50, 100 * FILL(rejected, 0) / seen, 0)"
+    assert alarm.inputs["alarmDescription"].startswith("WARNING: dp ocr rejected more than 25%")
+
+
+def test_one_dashboard_built_from_the_stage_table(monitor: CapturingMonitor) -> None:
+    pipeline(monitor)
+    registered = monitor.named("dp-dashboard")
+    assert registered.parent == monitor.named("dp").urn
+    assert registered.inputs["dashboardName"] == "dp-test-us-east-1"
+    body = dashboard(monitor)
+    titles = list(graphs(body))
+    assert titles == [
+        f"{stage}: {kind}"
+        for stage in ("ocr", "summarize", "classify", "sweep")
+        for kind in ("queue", "dead letters", "records", "duration (ms)")
+    ] + ["invocations", "concurrent executions", "pages", "errors and throttles"]
+
+    # every alarm's state, at the top
+    alarm_widget = next(w for w in body["widgets"] if w["type"] == "alarm")
+    arns = sorted(r.state["arn"] for r in monitor.by_type(ALARM))
+    assert alarm_widget["properties"]["alarms"] == arns and len(arns) == 27
+
+    # per stage: its queue, DLQ, own metrics and function
+    ocr_queue, ocr_dlq = (monitor.named(f"dp-ocr-{q}").state["name"] for q in ("queue", "dlq"))
+    function = monitor.named("dp-ocr-function").state["name"]
+    metrics = graphs(body)
+    assert metrics["ocr: queue"] == [
+        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", ocr_queue,
+         {"label": "waiting"}],
+        ["AWS/SQS", "ApproximateNumberOfMessagesNotVisible", "QueueName", ocr_queue,
+         {"label": "in flight"}],
+        ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", ocr_queue,
+         {"stat": "Maximum", "yAxis": "right", "label": "oldest (s)"}],
+    ]  # fmt: skip
+    assert metrics["ocr: dead letters"][0][:4] == [
+        "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", ocr_dlq,
+    ]  # fmt: skip
+    assert metrics["summarize: records"] == [
+        ["docpipe", name, "service", "docpipe-summarize", {"label": label}]
+        for name, label in (("RecordsProcessed", "processed"),
+                            ("RecordsFailed", "failed (retried)"),
+                            ("RecordsRejected", "rejected"))
+    ]  # fmt: skip
+    assert [[*row[:4], row[4]["stat"]] for row in metrics["ocr: duration (ms)"]] == [
+        ["AWS/Lambda", "Duration", "FunctionName", function, stat]
+        for stat in ("p50", "p99", "Maximum")
+    ]
+    # cost drivers: pages only for the stage whose work is pages
+    assert metrics["pages"] == [
+        ["docpipe", "Pages", "service", "docpipe-ocr", {"label": "ocr pages"}],
+        ["docpipe", "OcrPages", "service", "docpipe-ocr", {"label": "ocr pages through OCR"}],
+    ]
+    assert len(metrics["invocations"]) == 4
+
+
+def test_dashboard_widgets_are_placed_in_rows_of_24_columns(monitor: CapturingMonitor) -> None:
+    pipeline(monitor)
+    widgets = dashboard(monitor)["widgets"]
+    cells = set()
+    for widget in widgets:
+        assert widget["x"] + widget["width"] <= 24
+        for x in range(widget["x"], widget["x"] + widget["width"]):
+            for y in range(widget["y"], widget["y"] + widget["height"]):
+                assert (x, y) not in cells  # no two widgets overlap
+                cells.add((x, y))
+    assert all(w["properties"]["region"] == "us-east-1" for w in widgets if w["type"] == "metric")
+
+
+@pytest.mark.parametrize(
+    ("stack", "name"),
+    [
+        ("dev", "dp-dev-us-east-1"),
+        ("eu.prod", "dp-eu-prod-us-east-1"),  # dashboard names take no '.'
+        ("x" * 300, ("dp-" + "x" * 300)[:255]),
+    ],
+)
+def test_the_dashboard_name_is_one_cloudwatch_accepts(
+    monitor: CapturingMonitor, stack: str, name: str
+) -> None:
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project="docpipe", stack=stack, preview=False, monitor=monitor
+    )
+    pipeline(monitor, bucket_name="acme-documents")
+    assert monitor.named("dp-dashboard").inputs["dashboardName"] == name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pulumi
@@ -45,7 +46,7 @@ def test_defaults(monitor: CapturingMonitor) -> None:
         "aws:iam/rolePolicy:RolePolicy": 1,
         "aws:lambda/function:Function": 1,
         "aws:lambda/eventSourceMapping:EventSourceMapping": 1,
-        "aws:cloudwatch/metricAlarm:MetricAlarm": 4,
+        "aws:cloudwatch/metricAlarm:MetricAlarm": 6,
     }
     component = monitor.named("jobs")
     assert {r.parent for r in monitor.registrations if r.custom} == {component.urn}
@@ -77,7 +78,12 @@ def test_defaults(monitor: CapturingMonitor) -> None:
         "memorySize": 256,
         "timeout": 30,
         "ephemeralStorage": {"size": 512},
-        "environment": {"variables": {"POWERTOOLS_SERVICE_NAME": "jobs"}},
+        "environment": {
+            "variables": {
+                "POWERTOOLS_SERVICE_NAME": "jobs",
+                "POWERTOOLS_METRICS_NAMESPACE": "docpipe",
+            }
+        },
         "tracingConfig": {"mode": "Active"},
         "loggingConfig": {"logFormat": "JSON", "logGroup": state(monitor, "jobs-logs", "name")},
         "packageType": "Zip",
@@ -117,6 +123,8 @@ def test_outputs_are_named_by_resource(monitor: CapturingMonitor) -> None:
         "log_group_name": state(monitor, "jobs-logs", "name"),
         "log_group_arn": state(monitor, "jobs-logs"),
         "event_source_mapping_uuid": state(monitor, "jobs-trigger", "uuid"),
+        "metrics_namespace": "docpipe",
+        "metrics_service": "jobs",
     }  # None outputs (layer_arn, kms_key_arn) are not sent to the engine
 
 
@@ -149,11 +157,15 @@ def test_overrides_win_over_defaults(monitor: CapturingMonitor) -> None:
     assert function["reservedConcurrentExecutions"] == 30
     assert function["architectures"] == ["x86_64"]
     assert function["environment"] == {
-        "variables": {"POWERTOOLS_SERVICE_NAME": "custom", "EXTRA": "1"}
+        "variables": {
+            "POWERTOOLS_SERVICE_NAME": "custom",
+            "POWERTOOLS_METRICS_NAMESPACE": "docpipe",  # the project's name unless set
+            "EXTRA": "1",
+        }
     }
     assert monitor.named("jobs-logs").inputs["retentionInDays"] == 90
     taggable = [r for r in monitor.registrations if "tags" in r.inputs]
-    assert len(taggable) == 10
+    assert len(taggable) == 12
     assert {json.dumps(r.inputs["tags"]) for r in taggable} == {'{"team": "docs"}'}
 
 
@@ -195,6 +207,27 @@ def test_dependency_layer_and_extra_layers(monitor: CapturingMonitor) -> None:
     assert layer.inputs["compatibleRuntimes"] == ["python3.12"]
     assert layer.inputs["compatibleArchitectures"] == ["arm64"]
     assert monitor.named("jobs-function").inputs["layers"] == [layer.state["arn"], tesseract]
+
+
+@pytest.mark.parametrize(
+    ("stack", "layer_name"),
+    [
+        ("dev", "jobs-dev-deps"),  # valid names are kept: existing layers are not replaced
+        ("prod", "jobs-prod-deps"),
+        ("eu.prod", "jobs-eu-prod-deps"),  # Pulumi allows '.' in stack names, Lambda does not
+        ("x" * 150, "jobs-" + "x" * 135),  # at most 140 characters
+    ],
+)
+def test_the_layer_name_is_one_lambda_accepts_for_any_stack_name(
+    monitor: CapturingMonitor, stack: str, layer_name: str
+) -> None:
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project="docpipe", stack=stack, preview=False, monitor=monitor
+    )
+    make(monitor, dependency_layer=pulumi.FileArchive("deps.zip"))
+    name = monitor.named("jobs-deps").inputs["layerName"]
+    assert name == layer_name
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,140}", name)  # PublishLayerVersion's LayerName
 
 
 def test_image_packaging(monitor: CapturingMonitor) -> None:
@@ -284,7 +317,7 @@ def test_adopting_an_existing_queue(monitor: CapturingMonitor) -> None:
     make(monitor, existing_queue_arn=f"{ARN}:legacy", existing_queue_url=url)
     found = counts(monitor)
     assert "aws:sqs/queue:Queue" not in found and "aws:sqs/queuePolicy:QueuePolicy" not in found
-    assert found["aws:cloudwatch/metricAlarm:MetricAlarm"] == 3  # no DLQ to watch
+    assert found["aws:cloudwatch/metricAlarm:MetricAlarm"] == 4  # no DLQ to watch
     assert monitor.named("jobs-trigger").inputs["eventSourceArn"] == f"{ARN}:legacy"
     assert monitor.named("jobs-queue-age-alarm").inputs["dimensions"] == {"QueueName": "legacy"}
     outputs = monitor.named("jobs").outputs
@@ -336,8 +369,8 @@ def test_alarms_notify_the_topic(monitor: CapturingMonitor) -> None:
     make(monitor, alarm_topic_arn=topic, queue_age_alarm_seconds=600)
     alarms = {r.name: r.inputs for r in monitor.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
     assert sorted(alarms) == [
-        "jobs-dlq-depth-alarm", "jobs-errors-alarm", "jobs-queue-age-alarm",
-        "jobs-throttles-alarm",
+        "jobs-dlq-age-alarm", "jobs-dlq-depth-alarm", "jobs-errors-alarm",
+        "jobs-failed-records-alarm", "jobs-queue-age-alarm", "jobs-throttles-alarm",
     ]  # fmt: skip
     for alarm in alarms.values():
         assert alarm["alarmActions"] == [topic] == alarm["okActions"]
@@ -347,6 +380,61 @@ def test_alarms_notify_the_topic(monitor: CapturingMonitor) -> None:
     )  # fmt: skip
     assert alarms["jobs-errors-alarm"]["dimensions"] == {
         "FunctionName": state(monitor, "jobs-function", "name")
+    }
+
+
+def test_failed_records_alarm_watches_the_metric_the_function_is_configured_to_emit(
+    monitor: CapturingMonitor,
+) -> None:
+    # GIVEN a function whose environment names its Powertools service and namespace
+    environment = {
+        "POWERTOOLS_SERVICE_NAME": "billing-jobs",
+        "POWERTOOLS_METRICS_NAMESPACE": "acme",
+    }
+    make(monitor, environment=environment)
+
+    # THEN its failed-records alarm watches RecordsFailed there: with partial batch
+    # responses a failed record never fails the invocation, so Lambda's Errors never sees it
+    alarm = monitor.named("jobs-failed-records-alarm")
+    assert alarm.inputs == {
+        "alarmDescription": "jobs: records failed and are being retried (throttling, access "
+        "denied, a crash); after max_receive_count tries they reach the DLQ",
+        "namespace": "acme",
+        "metricName": "RecordsFailed",
+        "dimensions": {"service": "billing-jobs"},
+        "statistic": "Sum",
+        "period": 300,
+        "evaluationPeriods": 1,
+        "threshold": 0,
+        "comparisonOperator": "GreaterThanThreshold",
+        "treatMissingData": "notBreaching",
+        "alarmActions": [],
+        "okActions": [],
+    }
+    # derived from the function itself: the alarm follows its environment, and a policy can
+    # join the two through property dependencies
+    function = monitor.named("jobs-function").urn
+    assert function in alarm.property_dependencies["namespace"]
+    assert function in alarm.property_dependencies["dimensions"]
+    outputs = monitor.named("jobs").outputs
+    assert (outputs["metrics_namespace"], outputs["metrics_service"]) == ("acme", "billing-jobs")
+
+
+def test_dlq_age_alarm_fires_before_a_dead_letter_can_expire(monitor: CapturingMonitor) -> None:
+    make(monitor, dlq_age_alarm_seconds=7200)
+    alarm = monitor.named("jobs-dlq-age-alarm").inputs
+    assert {k: v for k, v in alarm.items() if k not in ("alarmActions", "okActions")} == {
+        "alarmDescription": "jobs: a dead letter has waited too long: redrive or purge it "
+        "before it expires",
+        "namespace": "AWS/SQS",
+        "metricName": "ApproximateAgeOfOldestMessage",
+        "dimensions": {"QueueName": state(monitor, "jobs-dlq", "name")},
+        "statistic": "Maximum",
+        "period": 300,
+        "evaluationPeriods": 1,
+        "threshold": 7200,
+        "comparisonOperator": "GreaterThanThreshold",
+        "treatMissingData": "notBreaching",
     }
 
 
@@ -406,6 +494,16 @@ VALIDATION_ERRORS = [
         {"kms_key_arn": "alias/aws/sqs", **S3_PRODUCER},
         "kms_key_arn: ['s3.amazonaws.com'] cannot send to a queue encrypted with the "
         "AWS-managed alias/aws/sqs: use SSE-SQS (default) or a customer-managed key",
+    ),
+    (
+        # a dead letter that waited 4 days in the source queue has 10 days left in the DLQ
+        {"dlq_age_alarm_seconds": 864000},
+        "dlq_age_alarm_seconds: 864000 must be below dlq_retention_seconds - "
+        "queue_retention_seconds = 864000: a dead letter may expire before the alarm fires",
+    ),
+    (
+        {"dlq_age_alarm_seconds": 30},
+        "dlq_age_alarm_seconds: must be between 60 and 1209600, got 30",
     ),
     ({"max_receive_count": 0}, "max_receive_count: must be between 1 and 1000, got 0"),
     ({"max_receive_count": 2.5}, "max_receive_count: must be an integer, got 2.5"),

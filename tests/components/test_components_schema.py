@@ -83,7 +83,8 @@ def test_outputs_are_named_by_resource(schema: Any) -> None:
     assert outputs["QueueFunction"] == sorted(
         ["functionArn", "functionName", "roleArn", "roleName", "queueArn", "queueUrl",
          "queueName", "dlqArn", "dlqUrl", "dlqName", "logGroupName", "logGroupArn",
-         "eventSourceMappingUuid", "layerArn", "kmsKeyArn"]
+         "eventSourceMappingUuid", "layerArn", "kmsKeyArn", "metricsNamespace",
+         "metricsService"]
     )  # fmt: skip
     assert outputs["DocumentStore"] == ["bucketArn", "bucketName", "bucketRegionalDomainName"]
     assert outputs["ResultsTable"] == ["tableArn", "tableName"]
@@ -91,7 +92,7 @@ def test_outputs_are_named_by_resource(schema: Any) -> None:
     assert outputs["DocumentPipeline"] == sorted(
         ["bucketName", "bucketArn", "tableName", "tableArn", "queueUrls", "queueArns",
          "dlqUrls", "dlqArns", "functionNames", "functionArns", "roleArns", "scheduleArn",
-         "alarmTopicArn"]
+         "alarmTopicArn", "dashboardName"]
     )  # fmt: skip
 
 

@@ -37,6 +37,27 @@ def test_store_without_subscriptions_has_no_notification(monitor: CapturingMonit
     assert not bucket.protect and not bucket.retain_on_delete
 
 
+@pytest.mark.parametrize("protect", [True, False])
+def test_protection_covers_every_child_of_the_store(
+    monitor: CapturingMonitor, protect: bool
+) -> None:
+    # GIVEN a store with a notification, protected or not
+    notification: Any = {"queue_arn": QUEUE, "filter_prefix": "incoming/"}
+    build(
+        monitor,
+        lambda: DocumentStore("docs", {"protect": protect, "queue_notifications": [notification]}),
+    )
+
+    # THEN the bucket and each resource configuring it are kept alike: unprotecting the
+    # bucket must not delete its public access block, policy, versioning or notification
+    children = [r for r in monitor.registrations if r.custom]
+    assert sorted(r.name for r in children) == [
+        "docs-bucket", "docs-encryption", "docs-lifecycle", "docs-notification",
+        "docs-ownership", "docs-policy", "docs-public-access-block", "docs-versioning",
+    ]  # fmt: skip
+    assert {(r.protect, r.retain_on_delete) for r in children} == {(protect, protect)}
+
+
 def test_store_merges_every_subscription_into_one_notification(
     monitor: CapturingMonitor,
 ) -> None:

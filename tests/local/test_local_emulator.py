@@ -186,3 +186,25 @@ def test_every_resource_of_the_stack_is_created_in_the_emulator(
     lambda_ = emulator.client("lambda")
     for name in run.outputs["function_names"].values():
         assert lambda_.get_function(FunctionName=name)["Configuration"]["FunctionName"] == name
+    # The dashboard and the metric-math alarms, as registered.
+    cloudwatch = emulator.client("cloudwatch")
+    dashboard = run.named("docpipe-dashboard").inputs
+    stored = cloudwatch.get_dashboard(DashboardName=f"docpipe-{stack}-us-east-1")
+    assert json.loads(stored["DashboardBody"]) == json.loads(dashboard["dashboardBody"])
+    rejected = mocks.deployment.created["docpipe-ocr-rejected-alarm"]["name"]
+    [alarm] = cloudwatch.describe_alarms(AlarmNames=[rejected])["MetricAlarms"]
+    assert [(m["Id"], m["ReturnData"]) for m in alarm["Metrics"]] == [
+        ("rejected", False), ("processed", False), ("seen", False), ("rate", True),
+    ]  # fmt: skip
+    assert alarm["Metrics"][0]["MetricStat"] == {
+        "Metric": {
+            "Namespace": "docpipe",
+            "MetricName": "RecordsRejected",
+            "Dimensions": [{"Name": "service", "Value": "docpipe-ocr"}],
+        },
+        "Period": 3600,
+        "Stat": "Sum",
+    }
+    assert alarm["Metrics"][3]["Expression"] == (
+        "IF(seen >= 20, 100 * FILL(rejected, 0) / seen, 0)"
+    )

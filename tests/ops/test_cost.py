@@ -23,6 +23,7 @@ PRICES: dict[str, Any] = {
         "logs_ingest_per_gb": 0.5,
         "logs_storage_gb_month": 0.03,
         "alarm_per_month": 0.1,
+        "dashboard_per_month": 3.0,
         "get_metric_data_per_thousand_metrics": 0.01,
     },
     "xray": {"traces_recorded_per_million": 5.0},
@@ -70,6 +71,7 @@ def sweep_function(min_age: int, max_age: int) -> Registration:
 
 def test_estimate_matches_a_case_computed_by_hand() -> None:
     # GIVEN three stages, a daily sweep, one mapping, one log group (30 days), two alarms
+    # (one on a single metric, one metric-math alarm reading two), one dashboard
     registrations = [
         function("ocr", 1024, "arm64"),
         function("summarize", 2048, "x86_64"),
@@ -78,7 +80,16 @@ def test_estimate_matches_a_case_computed_by_hand() -> None:
         resource("aws:lambda/eventSourceMapping:EventSourceMapping", "m"),
         resource("aws:cloudwatch/logGroup:LogGroup", "l", retentionInDays=30.0),
         resource("aws:cloudwatch/metricAlarm:MetricAlarm", "a1"),
-        resource("aws:cloudwatch/metricAlarm:MetricAlarm", "a2"),
+        resource(
+            "aws:cloudwatch/metricAlarm:MetricAlarm",
+            "a2",
+            metricQueries=[
+                {"id": "a", "metric": {}},
+                {"id": "b", "metric": {}},
+                {"id": "rate", "expression": "a / b"},
+            ],
+        ),
+        resource("aws:cloudwatch/dashboard:Dashboard", "d"),
     ]
     # WHEN 1,000 documents of 2 pages are estimated
     result = estimate(registrations, Assumptions(docs_per_month=1000), PRICES, DURATIONS)
@@ -109,14 +120,15 @@ def test_estimate_matches_a_case_computed_by_hand() -> None:
         # each run looks up the pending uploads it finds, eventually consistent
         "dynamodb sweep reads": 30 * (1000 / 30) * 0.5 * 0.25 / 1e6,
         "cloudwatch logs": log_gb * 0.5 + log_gb * 1.0 * 0.03,
-        "cloudwatch alarms": 0.2,
+        "cloudwatch alarms": 3 * 0.1,  # billed per metric an alarm reads
+        "cloudwatch dashboards": 3.0,
         "x-ray traces": invocations * 5.0 / 1e6,
         "scheduler": 30 * 1.0 / 1e6,
         "cloudwatch metric reads": 30 * 0.01 / 1000,
         "kms keys": 0.0,
     }
     assert result.lines == pytest.approx(expected)
-    assert result.total_usd_per_month == round(sum(expected.values()), 2) == 0.59
+    assert result.total_usd_per_month == round(sum(expected.values()), 2) == 3.69
     assert result.managed_lines == pytest.approx(
         {
             "textract detect document text": 1000 * 2 * 0.0015,
@@ -140,9 +152,9 @@ def test_real_stack_estimate_prices_every_stage() -> None:
     result = estimate(run.registrations, Assumptions(docs_per_month=10_000), PRICES, DURATIONS)
     stages = {name.split()[1] for name in result.lines if name.startswith("lambda ")}
     assert stages == {"ocr", "summarize", "classify", "sweep"}
-    assert result.lines["cloudwatch alarms"] == pytest.approx(
-        0.1 * len(run.by_type("aws:cloudwatch/metricAlarm:MetricAlarm"))
-    )
+    # 24 single-metric alarms and 3 rejected-documents alarms reading two metrics each
+    assert result.lines["cloudwatch alarms"] == pytest.approx(0.1 * (24 + 3 * 2))
+    assert result.lines["cloudwatch dashboards"] == 3.0
     document = result.to_dict()
     assert document["total_usd_per_month"] == result.total_usd_per_month > 0
     assert (

@@ -16,7 +16,7 @@ def preview_json(stack: str, capsys: Any) -> dict[str, Any]:
     return dict(json.loads(capsys.readouterr().out))
 
 
-@pytest.mark.parametrize(("stack", "resources"), [("dev", 80), ("prod", 82)])
+@pytest.mark.parametrize(("stack", "resources"), [("dev", 92), ("prod", 92)])
 def test_json_lists_every_resource_with_its_parent(stack: str, resources: int, capsys: Any) -> None:
     shown = preview_json(stack, capsys)
     run = run_program(stack)
@@ -37,7 +37,6 @@ def test_json_shows_the_settings_a_reviewer_looks_at(capsys: Any) -> None:
         "arch": '["arm64"]',
         "memory MB": "3008",
         "timeout s": "180",
-        "reserved": "40",
         "package": "Zip",
     }
     assert by_name["docpipe-ocr-queue"] == {
@@ -64,7 +63,7 @@ def test_json_shows_the_settings_a_reviewer_looks_at(capsys: Any) -> None:
 def test_text_tree_nests_children_under_their_component(capsys: Any) -> None:
     assert main(["preview", "--stack", "dev"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("docpipe stack dev: 80 resources")
+    assert lines[0].startswith("docpipe stack dev: 92 resources")
     pipeline = next(i for i, line in enumerate(lines) if "docpipe:index:DocumentPipeline" in line)
     queue = next(i for i, line in enumerate(lines) if "docpipe-ocr-queue " in line)
     # the queue sits deeper than the pipeline, under the ocr QueueFunction

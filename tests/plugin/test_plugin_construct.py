@@ -45,6 +45,7 @@ INTEGRAL_FLOAT = re.compile(r"^-?\d+\.0$")
 PIPELINE_OUTPUTS = {
     "bucketName", "bucketArn", "tableName", "tableArn", "queueUrls", "queueArns", "dlqUrls",
     "dlqArns", "functionNames", "functionArns", "roleArns", "scheduleArn", "alarmTopicArn",
+    "dashboardName",
 }  # fmt: skip
 
 
@@ -108,7 +109,7 @@ def test_queue_function_on_up(engine: Engine, plugin: Plugin, explicit_provider:
         "aws:lambda/layerVersion:LayerVersion": 1,
         "aws:lambda/function:Function": 1,
         "aws:lambda/eventSourceMapping:EventSourceMapping": 1,
-        "aws:cloudwatch/metricAlarm:MetricAlarm": 4,
+        "aws:cloudwatch/metricAlarm:MetricAlarm": 6,
     }
     assert engine.monitor.duplicates == []
     # The explicit provider reaches every AWS child (through the component's parent chain).
@@ -126,6 +127,7 @@ def test_queue_function_on_up(engine: Engine, plugin: Plugin, explicit_provider:
     assert plain(layer["code"])["path"] == "/opt/builds/deps.zip"
     assert environment(children["qf-up-function"]) == {
         "POWERTOOLS_SERVICE_NAME": "qf-up",
+        "POWERTOOLS_METRICS_NAMESPACE": "consumer",  # the consuming project's name
         "API_KEY": "s3cr3t",
         "KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/1",
         "MODE": "fast",
@@ -133,6 +135,10 @@ def test_queue_function_on_up(engine: Engine, plugin: Plugin, explicit_provider:
     assert holds_secret(function["environment"])
     assert KEY_URN in children["qf-up-function"].property_dependencies["environment"]
     assert TOPIC_URN in children["qf-up-dlq-depth-alarm"].property_dependencies["alarmActions"]
+    # the failed-records alarm reads the metric the environment names, in plain text although
+    # the environment holds a secret
+    failed = children["qf-up-failed-records-alarm"].inputs
+    assert (failed["namespace"], failed["dimensions"]) == ("consumer", {"service": "qf-up"})
 
     queue = children["qf-up-queue"].inputs
     assert queue["visibilityTimeoutSeconds"] == 360
@@ -191,6 +197,7 @@ def test_queue_function_environment_as_one_output(engine: Engine, plugin: Plugin
     function = by_name(built.children)["qf-env-function"]
     assert environment(function) == {
         "POWERTOOLS_SERVICE_NAME": "qf-env",
+        "POWERTOOLS_METRICS_NAMESPACE": "consumer",
         "BUCKET": "b-1",
         "LIMIT": "3",
     }

@@ -105,7 +105,7 @@ class UnsetConfig:
 
 def test_unset_config_leaves_the_defaults_to_the_component() -> None:
     args = components.stack_config.pipeline_args(UnsetConfig())  # type: ignore[arg-type]
-    assert sorted(args) == ["require_artifacts", "stages", "tags"]
+    assert sorted(args) == ["require_alarm_email", "require_artifacts", "stages", "tags"]
 
 
 def test_pulumi_yaml_defaults_equal_the_contract_defaults() -> None:
@@ -126,12 +126,13 @@ def test_pulumi_yaml_defaults_equal_the_contract_defaults() -> None:
         "sweep_schedule",
         "log_retention_days",
         "architecture",
+        "account_concurrency",
     ):
         camel = "".join(part.title() if n else part for n, part in enumerate(key.split("_")))
         assert project[camel]["default"] == PIPELINE_DEFAULTS[key], key
-    # the handler's page limit when OCR_MAX_PAGES is unset is what the default timeout allows
-    ocr_timeout = stages.TABLE["ocr"].defaults.timeout
-    assert max_pages_for(ocr_timeout) == env.OCR_MAX_PAGES.default
+    # the handler's page limit when OCR_MAX_PAGES is unset is what the defaults allow
+    ocr = stages.TABLE["ocr"].defaults
+    assert max_pages_for(ocr.timeout, ocr.memory_size) == env.OCR_MAX_PAGES.default
 
 
 def test_every_config_key_is_typed_with_a_default_and_a_description() -> None:

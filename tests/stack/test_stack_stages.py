@@ -25,7 +25,7 @@ SETTINGS: dict[str, dict[str, tuple[int, int, int, int, int | None]]] = {
         "sweep": (120, 0, 1, 2, None),
     },
     "prod": {
-        "ocr": (180, 0, 1, 20, 40),
+        "ocr": (180, 0, 1, 20, None),  # no reservation: a new account's quota can be 10
         "summarize": (60, 0, 10, 10, None),
         "classify": (30, 0, 10, 10, None),
         "sweep": (120, 0, 1, 2, None),
@@ -278,11 +278,11 @@ def test_environment_is_the_runtime_contract(stack: str, stage: str) -> None:
             "DOCPIPE_NEXT_QUEUE_URL": queue_url["summarize"],
             "OCR_LANGUAGE": "eng",
             "OCR_MAX_BYTES": "26214400",
-            "OCR_MAX_PAGES": "90",
+            "OCR_MAX_PAGES": "69",
             "OCR_ENGINE": "tesserocr",
             "TESSDATA_PREFIX": "/opt/python/tessdata",
             "OCR_MAX_PAGE_PIXELS": str(page_pixel_budget({"dev": 2048, "prod": 3008}[stack])),
-            "OCR_MAX_DOCUMENT_PIXELS": str(90 * 2480 * 3508),  # 90 A4 pages at 300 DPI
+            "OCR_MAX_DOCUMENT_PIXELS": str(69 * 2480 * 3508),  # 69 A4 pages at 300 DPI
             "DOCUMENT_EXPAND_ARCHIVES": "false",
             "DOCUMENT_MAX_CHILDREN": "100",
             "DOCUMENT_MAX_DESCENDANTS": "1000",

@@ -123,24 +123,13 @@ def test_dev_is_destroyable() -> None:
     assert {tuple(a.inputs["alarmActions"]) for a in alarms} == {()}
 
 
-def test_prod_protects_data_and_alarms_to_email() -> None:
+def test_prod_protects_data() -> None:
+    # every protected resource: tests/stack/test_stack_prod.py
     run = stack_run("prod")
     bucket, table = run.named("docpipe-store-bucket"), run.named("docpipe-results-table")
     assert bucket.inputs["forceDestroy"] is False
     assert table.inputs["deletionProtectionEnabled"] is True
-    protected = sorted(r.name for r in run.registrations if r.protect and r.retain_on_delete)
-    assert protected == ["docpipe-results-table", "docpipe-store-bucket"]
-    assert len([r for r in run.registrations if r.protect or r.retain_on_delete]) == 2
-    topic = run.named("docpipe-alarms").state["arn"]
-    assert run.named("docpipe-alarm-email").inputs == {
-        "topic": topic,
-        "protocol": "email",
-        "endpoint": "docpipe-alarms@example.com",
-    }
-    alarms = run.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    assert len(alarms) == 16
-    for alarm in alarms:
-        assert alarm.inputs["alarmActions"] == [topic] == alarm.inputs["okActions"]
+    assert bucket.protect and bucket.retain_on_delete and table.protect and table.retain_on_delete
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -191,12 +180,7 @@ def test_alarms_per_stage(stack: str) -> None:
         "threshold": 0,
     }
     assert depth["comparisonOperator"] == "GreaterThanThreshold"
-    names = sorted(r.name for r in run.by_type("aws:cloudwatch/metricAlarm:MetricAlarm"))
-    assert names == sorted(
-        f"docpipe-{stage}-{alarm}-alarm"
-        for stage in ("ocr", "summarize", "classify", "sweep")
-        for alarm in ("dlq-depth", "queue-age", "errors", "throttles")
-    )
+    # every alarm with its exact inputs: tests/stack/test_stack_alarms.py
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
