@@ -134,7 +134,7 @@ def run_now(
     target: Target,
     name: str,
     timeout_s: float = DEFAULT_TIMEOUT_S,
-    poll_s: float = POLL_S,
+    poll_s: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SourceRun:
     """Send the source's schedule message to the collect queue, then wait for its run.
@@ -160,7 +160,7 @@ def run_now(
                 f"its message waits in the {COLLECT} queue, or failed to its DLQ "
                 f"(`docpipe status`, `docpipe dlq list {COLLECT}`)"
             )
-        sleep(poll_s)
+        sleep(POLL_S if poll_s is None else poll_s)
 
 
 def _run_reader(target: Target) -> Callable[[str], dict[str, Any] | None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -250,6 +251,55 @@ def test_docpipe_collect_unknown_source_exits_1(
 ) -> None:
     assert cli(tmp_path, "collect", "nope", "--timeout", "0") == 1
     assert "the stack's sources: reports, news" in capsys.readouterr().err
+
+
+@pytest.fixture
+def collector(
+    deployed: Deployed, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[dict[str, Any]]]:
+    """Plays the collect function: takes each message and records the run it is given."""
+    monkeypatch.setattr(collect, "POLL_S", 0.05)
+    runs: list[dict[str, Any]] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            for body in deployed.receive():
+                deployed.record(parse_collect_message(body), datetime.now(UTC), **runs.pop(0))
+            stop.wait(0.02)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield runs
+    stop.set()
+    thread.join(timeout=5)
+
+
+def test_docpipe_collect_prints_the_run(
+    collector: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    collector.append({"found": 3, "new": 1, "unchanged": 2})
+    assert cli(tmp_path, "collect", "news") == 0
+    out = capsys.readouterr().out
+    assert "news (feed) run started " in out
+    assert "found 3, new 1, changed 0, unchanged 2, deferred 0, failed 0" in out
+    assert out.endswith("last error: none\n")
+
+
+def test_docpipe_collect_exits_1_on_a_failed_run(
+    collector: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failure = Failure("https://example.org/b.pdf", "HTTP 404", "HttpStatusError")
+    collector.append({"found": 2, "new": 1, "failed": [failure]})
+    assert cli(tmp_path, "collect", "reports", "--json") == 1
+    run = json.loads(capsys.readouterr().out)
+    assert (run["found"], run["new"], run["failed"]) == (2, 1, 1)
+    assert run["failures"] == [
+        {"url": "https://example.org/b.pdf", "reason": "HTTP 404", "error": "HttpStatusError"}
+    ]
+    collector.append({"found": 0, "listing_error": "feed: HTTP 500"})
+    assert cli(tmp_path, "collect", "news") == 1
+    assert "last error: feed: HTTP 500" in capsys.readouterr().out
 
 
 def test_docpipe_collect_timeout_exits_1(
