@@ -284,7 +284,12 @@ def run_up(args: argparse.Namespace) -> int:
 
     if args.foreground:
         with ExitStack() as stack:
-            return serve(_session_options(args, stack))
+            try:
+                options = _session_options(args, stack)
+            except ValueError as exc:
+                Console(stderr=True).print(f"[red]error:[/] {exc}")
+                return 2
+            return serve(options)
     forwarded = ["--stack", args.stack, "--schedule-interval", str(args.schedule_interval)]
     if args.collect:
         forwarded.append("--collect")
