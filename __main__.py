@@ -13,5 +13,8 @@ pulumi.export("table_name", pipeline.table_name)
 pulumi.export("queue_urls", pipeline.queue_urls)
 pulumi.export("dlq_urls", pipeline.dlq_urls)
 pulumi.export("function_names", pipeline.function_names)
+if pipeline.sources:
+    # what `docpipe collect` and `docpipe sources` act on (docs/collection.md)
+    pulumi.export("sources", [source.to_dict() for source in pipeline.sources])
 if pipeline.topic is not None:
     pulumi.export("alarm_topic_arn", pipeline.alarm_topic_arn)

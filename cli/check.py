@@ -24,6 +24,14 @@ def register(subparsers: Any) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--stack", help="stack to run under mocks (dev, prod)")
     source.add_argument("--state", type=Path, help="a `pulumi stack export` JSON (v3) file")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="with --stack: override a stack config value (repeatable), e.g. "
+        'sources="$(cat samples/sources.json)" to check the collect stage',
+    )
     parser.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     parser.add_argument("--policy-config", type=Path, help="policy config JSON, as the CLI takes")
     parser.add_argument("--output", type=Path, help="write the report here instead of stdout")
@@ -34,10 +42,23 @@ def _model(args: argparse.Namespace) -> Any:
     from policies.gate.model import from_stack_run, from_state_export
 
     if args.state is not None:
+        if args.config:
+            raise ValueError("--config applies to --stack: a state export has its config")
         return from_state_export(json.loads(args.state.read_text()))
     from mockrun import run_program
 
-    return from_stack_run(run_program(args.stack))
+    return from_stack_run(run_program(args.stack, config_overrides=config_overrides(args.config)))
+
+
+def config_overrides(pairs: list[str]) -> dict[str, str]:
+    """`KEY=VALUE` pairs, as `local run` takes them (`docpipe:` is implied without a namespace)."""
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--config expects KEY=VALUE, got {pair!r}")
+        overrides[key] = value
+    return overrides
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """`docpipe local`: the pipeline on an embedded AWS emulator (docs/local-mode.md).
 
 run PATH...   deploy, push the documents through the real handlers, report, tear down
+              (--collect: also collect from a test web site on 127.0.0.1, docs/collection.md)
 up / down     keep a deployment running in the background / stop it
 send          send the manual test event {"file": KEY} to the running deployment
 """
@@ -12,10 +13,12 @@ import json
 import shlex
 import sys
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -59,6 +62,12 @@ def _add_session_options(parser: argparse.ArgumentParser) -> None:
         default=60.0,
         help="seconds between local schedule ticks (0: never)",
     )
+    parser.add_argument(
+        "--collect",
+        action="store_true",
+        help="serve sample documents, a feed and a sitemap on 127.0.0.1 and deploy the "
+        "collect stage with them as its sources",
+    )
 
 
 def _register_run(commands: Any) -> None:
@@ -67,7 +76,9 @@ def _register_run(commands: Any) -> None:
         help="deploy, process documents, report, tear down; exit 1 unless every document "
         "is done or rejected",
     )
-    run.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or directories")
+    run.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH", help="files or directories (or --collect)"
+    )
     _add_session_options(run)
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.add_argument(
@@ -83,7 +94,9 @@ def _register_up(commands: Any) -> None:
     up.set_defaults(run=run_up)
 
 
-def _session_options(args: argparse.Namespace) -> Any:
+def _session_options(args: argparse.Namespace, stack: ExitStack | None = None) -> Any:
+    """The session the arguments ask for; with --collect, the test site is started on
+    `stack` (it lives as long as the caller keeps the stack open)."""
     from local.runtime import RuntimeOptions
     from local.session import SessionOptions
 
@@ -96,15 +109,21 @@ def _session_options(args: argparse.Namespace) -> Any:
     runtime = RuntimeOptions(schedule_interval_s=args.schedule_interval)
     if args.max_workers:
         runtime.local_concurrency = args.max_workers
-    return SessionOptions(stack=args.stack, config_overrides=overrides, runtime=runtime)
+    options = SessionOptions(stack=args.stack, config_overrides=overrides, runtime=runtime)
+    if not args.collect:
+        return options
+    from local.collect import with_site
+    from local.site import DocumentSite
+
+    assert stack is not None, "--collect needs a context to run the test site in"
+    return with_site(options, stack.enter_context(DocumentSite()))
 
 
 # -- run --------------------------------------------------------------------------------------
 
 
 def run_local(args: argparse.Namespace) -> int:
-    from local.run import document_files, run_documents
-    from local.session import DeployError, LocalSession
+    from local.run import document_files
 
     err = Console(stderr=True)
     try:
@@ -112,12 +131,27 @@ def run_local(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         err.print(f"[red]error:[/] {exc}")
         return 2
-    if not files:
+    if not files and not args.collect:
         err.print("[red]error:[/] no documents found (png, jpg, tiff, pdf)")
         return 2
+    with ExitStack() as stack:
+        try:
+            options = _session_options(args, stack)
+        except ValueError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            return 2
+        return _run_session(args, options, files, err)
+    return 2  # not reached (mypy cannot tell that ExitStack swallows no exception)
+
+
+def _run_session(args: argparse.Namespace, options: Any, files: list[Path], err: Console) -> int:
+    from local.collect import run_collected
+    from local.run import run_documents
+    from local.session import DeployError, LocalSession
+
     try:
         with err.status("starting the emulator and deploying the stack..."):
-            session = LocalSession(_session_options(args)).start()
+            session = LocalSession(options).start()
     except DeployError as exc:
         err.print(f"[red]error:[/] {exc}")
         return 2
@@ -125,12 +159,21 @@ def run_local(args: argparse.Namespace) -> int:
         for note in session.deployment.notes:
             err.print(f"[yellow]note:[/] {note}")
         with ProgressDisplay(err) as on_progress:
-            report = run_documents(session, files, args.timeout, on_progress)
+            if args.collect:
+                report: Any = run_collected(session, files, args.timeout, on_progress)
+            else:
+                report = run_documents(session, files, args.timeout, on_progress)
+    except TimeoutError as exc:  # a source that did not finish its run in time
+        err.print(f"[red]error:[/] {exc}")
+        return 1
     finally:
         with err.status("tearing down..."):
             session.stop()
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
+    elif args.collect:
+        _print_sources(report.sources)
+        _print_report(report.documents)
     else:
         _print_report(report)
     return 0 if report.answered else 1
@@ -183,6 +226,25 @@ STATUS_STYLES = {
 }
 
 
+def _print_sources(runs: Any) -> None:
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    table = Table(title="collected", show_lines=False)
+    for column in ("source", "kind", "found", "new", "unchanged", "failed", "last error"):
+        table.add_column(column, no_wrap=column != "last error")
+    for run in runs:
+        style = "green" if run.ok else "red"
+        table.add_row(
+            run.source,
+            run.kind,
+            str(run.found),
+            str(run.new),
+            str(run.unchanged),
+            f"[{style}]{run.failed}[/]",
+            escape(run.problem or "-"),
+        )
+    console.print(table)
+
+
 def _print_report(report: Any) -> None:
     # Piped output gets 80 columns by default: too narrow for one row per document.
     console = Console(width=None if sys.stdout.isatty() else 160)
@@ -221,8 +283,16 @@ def run_up(args: argparse.Namespace) -> int:
     from local.state import StateError, serve, start_detached
 
     if args.foreground:
-        return serve(_session_options(args))
+        with ExitStack() as stack:
+            try:
+                options = _session_options(args, stack)
+            except ValueError as exc:
+                Console(stderr=True).print(f"[red]error:[/] {exc}")
+                return 2
+            return serve(options)
     forwarded = ["--stack", args.stack, "--schedule-interval", str(args.schedule_interval)]
+    if args.collect:
+        forwarded.append("--collect")
     for pair in args.config:
         forwarded += ["--config", pair]
     if args.max_workers:
@@ -237,6 +307,9 @@ def run_up(args: argparse.Namespace) -> int:
     print(f"bucket:   {state.outputs['bucket_name']}  (upload under incoming/)")
     print(f"table:    {state.outputs['table_name']}")
     print(f"logs:     {state.log_dir}")
+    if state.outputs.get("sources"):
+        names = ", ".join(source["name"] for source in state.outputs["sources"])
+        print(f"sources:  {names}  (`docpipe collect NAME`, `docpipe sources`)")
     print("\n# use with boto3 or the AWS CLI:")
     for key, value in state.environment.items():
         print(f"export {key}={shlex.quote(value)}")

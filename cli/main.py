@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 # Modules under cli/ that provide sub-commands, in the order `docpipe --help` lists them.
 COMMAND_MODULES = (
-    "preview", "check", "local", "status", "results", "smoke", "graph", "cost", "docs",
+    "preview", "check", "local", "status", "results", "smoke", "collect", "sources", "graph",
+    "cost", "docs",
 )  # fmt: skip
 
 

@@ -34,7 +34,7 @@ from components.validation import coerce, merge
 from contract import ledger
 from contract.layout import INCOMING
 from contract.messages import schedule_tick
-from contract.sources import collect_message
+from contract.sources import Source, collect_message
 from contract.stages import Stage
 
 __all__ = ["CategoryArgs", "DocumentPipeline", "DocumentPipelineArgs", "StageArgs"]
@@ -118,6 +118,11 @@ class DocumentPipeline(pulumi.ComponentResource):
         self.rejected_alarms = self._create_rejected_alarms()
         self.dashboard = self._create_dashboard()
         self._export()
+
+    @property
+    def sources(self) -> list[Source]:
+        """The validated `sources` the collect stage's schedules run (empty without)."""
+        return list(self._s.get("parsed_sources", ()))
 
     def _resolve_bucket_name(self) -> None:
         """The bucket's name is fixed up front: the first queue's policy needs the bucket's

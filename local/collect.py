@@ -1,5 +1,5 @@
-"""`docpipe local run --collect`: documents gathered by the collect stage from a web site on
-127.0.0.1, then processed like uploads.
+"""`docpipe local run --collect` and `local up --collect`: documents gathered by the collect
+stage from a web site on 127.0.0.1, then processed like uploads.
 
 Local mode (and only it) lets the collector reach loopback (COLLECT_ALLOW_LOOPBACK on its
 workers); the sources allow plain http because the site has no certificate.
@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from contract import settings as env
 from contract.ledger import KEY
 from contract.messages import doc_id_for
-from contract.stages import COLLECTOR_KEY_PREFIX
-from local.run import Upload
-from local.session import LocalSession
+from handlers.collect.aws import run_key
+from local.run import Progress, Report, Upload, build_report, upload, wait_until_settled
+from local.session import LocalSession, SessionOptions
 from local.site import SAMPLE_NAMES, DocumentSite
+from ops.collect import SourceRun
+from ops.collect import last_runs as source_runs
+from ops.target import from_local_session
 
 LOCAL_ENVIRONMENT = {env.COLLECT_ALLOW_LOOPBACK.name: "1"}
 
@@ -62,7 +68,7 @@ def collect(session: LocalSession, sources: list[str], timeout_s: float) -> list
 def last_runs(session: LocalSession, sources: list[str]) -> dict[str, dict[str, Any]]:
     """Each source's run item (what the collector records after every run)."""
     table = session.outputs["table_name"]
-    keys = [{KEY: {"S": f"{COLLECTOR_KEY_PREFIX}{name}"}} for name in sources]
+    keys = [{KEY: {"S": run_key(name)}} for name in sources]
     response = session.client("dynamodb").batch_get_item(
         RequestItems={table: {"Keys": keys, "ConsistentRead": True}}
     )
@@ -84,3 +90,52 @@ def _uploads(session: LocalSession, runs: dict[str, dict[str, Any]]) -> list[Upl
 def sources_override(site: DocumentSite) -> dict[str, str]:
     """The stack config that deploys the collect stage with the site's sources."""
     return {"sources": json.dumps(site_sources(site))}
+
+
+def with_site(options: SessionOptions, site: DocumentSite) -> SessionOptions:
+    """`options` deploying the collect stage with the site's sources, its workers allowed to
+    reach loopback."""
+    if "sources" in options.config_overrides:
+        raise ValueError("--collect deploys the test site's sources: leave out --config sources")
+    runtime = replace(
+        options.runtime,
+        extra_environment={**options.runtime.extra_environment, **LOCAL_ENVIRONMENT},
+    )
+    overrides = {**options.config_overrides, **sources_override(site)}
+    return replace(options, config_overrides=overrides, runtime=runtime)
+
+
+@dataclass
+class CollectedReport:
+    """What `local run --collect` reports: each source's run, then every document's fate."""
+
+    sources: list[SourceRun]
+    documents: Report
+
+    @property
+    def answered(self) -> bool:
+        """Every source listed and fetched, every document settled."""
+        return all(run.ok for run in self.sources) and self.documents.answered
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sources": [run.to_dict() for run in self.sources], **self.documents.to_dict()}
+
+
+def run_collected(
+    session: LocalSession,
+    files: list[Path],
+    timeout_s: float,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> CollectedReport:
+    """Upload `files`, run every source once, then wait for the uploads and the collected
+    documents alike (what `run_documents` does for uploads alone)."""
+    started = time.monotonic()
+    target = from_local_session(session.outputs, session.environment())
+    names = [source["name"] for source in session.outputs["sources"]]
+    uploads = upload(session, files)
+    uploads += collect(session, names, timeout_s)
+    remaining = max(0.0, timeout_s - (time.monotonic() - started))
+    watcher = wait_until_settled(session, uploads, remaining, on_progress)
+    report = build_report(session, uploads, watcher, time.monotonic() - started)
+    watcher.release()
+    return CollectedReport(source_runs(target), report)

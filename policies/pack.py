@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from policies import alarms, dynamodb, iam, lambda_, logs_kms_scheduler, s3, sqs
+from policies import alarms, collector, dynamodb, iam, lambda_, logs_kms_scheduler, s3, sqs
 
 PACK_NAME = "docpipe"
 PACK_VERSION = "0.1.0"  # keep equal to PulumiPolicy.yaml's version
@@ -15,6 +15,7 @@ POLICIES: list[Policy] = [
     *s3.POLICIES,
     *dynamodb.POLICIES,
     *iam.POLICIES,
+    *collector.POLICIES,
     *logs_kms_scheduler.POLICIES,
     *alarms.POLICIES,
 ]

@@ -1,10 +1,8 @@
 """Collection: documents gathered on a schedule from web pages, feeds, sitemaps and buckets.
 
-Modules, from the configuration to the cloud (docs/collection.md):
-  sources    the `docpipe:sources` model, its validation and the scheduler message (stdlib only:
-             the stack calls it at preview time)
+Modules, from the configuration to the cloud (docs/collection.md; the sources model and the
+scheduler message are contract/sources.py, the IAM an s3 source adds components/collection.py):
   settings   the runtime contract: environment variable names, defaults, the table key prefix
-  policy     the IAM statements the collector and each source kind need (pure data)
   addresses  which network addresses a fetch may connect to (SSRF guard)
   sniff      the media type of a document from its first bytes
   fetch      the HTTP client: pinned connections, redirects re-checked, retries, size cap

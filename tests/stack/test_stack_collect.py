@@ -52,6 +52,13 @@ def test_one_schedule_per_source_sends_its_collect_message(run: StackRun) -> Non
         }
 
 
+def test_the_stack_exports_its_sources_for_the_operator_commands(run: StackRun) -> None:
+    from contract.sources import parse_sources
+
+    assert run.outputs["sources"] == [s.to_dict() for s in parse_sources(json.dumps(SOURCES))]
+    assert "sources" not in stack_run("dev").outputs
+
+
 def test_the_collect_function_gets_the_validated_sources(run: StackRun) -> None:
     function = run.named("docpipe-collect-function").inputs
     variables = function["environment"]["variables"]
