@@ -45,20 +45,9 @@ def _model(args: argparse.Namespace) -> Any:
         if args.config:
             raise ValueError("--config applies to --stack: a state export has its config")
         return from_state_export(json.loads(args.state.read_text()))
-    from mockrun import run_program
+    from mockrun.program import config_overrides, run_program
 
     return from_stack_run(run_program(args.stack, config_overrides=config_overrides(args.config)))
-
-
-def config_overrides(pairs: list[str]) -> dict[str, str]:
-    """`KEY=VALUE` pairs, as `local run` takes them (`docpipe:` is implied without a namespace)."""
-    overrides = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--config expects KEY=VALUE, got {pair!r}")
-        overrides[key] = value
-    return overrides
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -99,13 +99,12 @@ def _session_options(args: argparse.Namespace, stack: ExitStack | None = None) -
     `stack` (it lives as long as the caller keeps the stack open)."""
     from local.runtime import RuntimeOptions
     from local.session import SessionOptions
+    from mockrun.program import config_overrides
 
-    overrides = {}
-    for pair in args.config:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"--config expects KEY=VALUE, got {pair!r}")
-        overrides[key] = value
+    try:
+        overrides = config_overrides(args.config)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     runtime = RuntimeOptions(schedule_interval_s=args.schedule_interval)
     if args.max_workers:
         runtime.local_concurrency = args.max_workers

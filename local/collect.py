@@ -15,13 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from contract import settings as env
-from contract.ledger import KEY
 from contract.messages import doc_id_for
-from handlers.collect.aws import run_key
 from local.run import Progress, Report, Upload, build_report, upload, wait_until_settled
 from local.session import LocalSession, SessionOptions
 from local.site import SAMPLE_NAMES, DocumentSite
-from ops.collect import SourceRun
+from ops.collect import SourceRun, run_reader
 from ops.collect import last_runs as source_runs
 from ops.target import from_local_session
 
@@ -67,13 +65,8 @@ def collect(session: LocalSession, sources: list[str], timeout_s: float) -> list
 
 def last_runs(session: LocalSession, sources: list[str]) -> dict[str, dict[str, Any]]:
     """Each source's run item (what the collector records after every run)."""
-    table = session.outputs["table_name"]
-    keys = [{KEY: {"S": run_key(name)}} for name in sources]
-    response = session.client("dynamodb").batch_get_item(
-        RequestItems={table: {"Keys": keys, "ConsistentRead": True}}
-    )
-    items = response.get("Responses", {}).get(table, [])
-    return {item["source"]["S"]: item for item in items}
+    read = run_reader(from_local_session(session.outputs, session.environment()))
+    return {name: item for name in sources if (item := read(name)) is not None}
 
 
 def _uploads(session: LocalSession, runs: dict[str, dict[str, Any]]) -> list[Upload]:

@@ -6,7 +6,7 @@ import json
 import os
 import runpy
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,18 @@ def _run_main(project_dir: Path, monitor: CapturingMonitor) -> pulumi.Output[Non
     root = pulumi.runtime.get_root_resource()
     exports = pulumi.Output.from_input(dict(getattr(root, "outputs", {})))
     return exports.apply(monitor.stack_outputs.update)
+
+
+def config_overrides(pairs: Sequence[str]) -> dict[str, str]:
+    """`KEY=VALUE` pairs as the commands take them (`--config`), like `pulumi config set`
+    (`docpipe:` is implied without a namespace); ValueError naming a malformed one."""
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--config expects KEY=VALUE, got {pair!r}")
+        overrides[key] = value
+    return overrides
 
 
 def run_program(

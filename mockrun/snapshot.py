@@ -97,10 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if removed else 0
     if not args.stack:
         parser.error("give --stack or --compare")
-    from mockrun.program import run_program
+    from mockrun.program import config_overrides, run_program
 
-    overrides = dict(item.split("=", 1) for item in args.config)
-    run = run_program(args.stack, overrides)
+    run = run_program(args.stack, config_overrides(args.config))
     json.dump(snapshot(run.registrations), sys.stdout, indent=1, sort_keys=True)
     print()
     return 0

@@ -126,7 +126,7 @@ def source_named(sources: list[Source], name: str) -> Source:
 
 def last_runs(target: Target) -> list[SourceRun]:
     """Every configured source with its last run, in configuration order."""
-    read = _run_reader(target)
+    read = run_reader(target)
     return [SourceRun.of(source, read(source.name)) for source in configured_sources(target)]
 
 
@@ -143,7 +143,7 @@ def run_now(
     (less CLOCK_SKEW). RunTimeoutError when none is recorded within `timeout_s`.
     """
     source = source_named(configured_sources(target), name)
-    read = _run_reader(target)
+    read = run_reader(target)
     before = read(name)
     requested = datetime.now(UTC)
     target.client("sqs").send_message(
@@ -163,7 +163,7 @@ def run_now(
         sleep(POLL_S if poll_s is None else poll_s)
 
 
-def _run_reader(target: Target) -> Callable[[str], dict[str, Any] | None]:
+def run_reader(target: Target) -> Callable[[str], dict[str, Any] | None]:
     """Reads a source's raw run item (None: it never ran) with one GetItem."""
     dynamodb, table = target.client("dynamodb"), target.outputs["table_name"]
 
