@@ -15,14 +15,13 @@ architecture check.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pulumi
 
 from components.validation import Problems, is_known
 from contract import ocr
-from contract.build import LAMBDA_RUNTIME, OCR_LANGUAGES_FILE, PYTHON_VERSION_FILE
+from contract.build import OCR_LANGUAGES_FILE, read_record
 
 
 def brings_own_tesseract(s: Mapping[str, Any]) -> bool:
@@ -60,37 +59,21 @@ def check_language(problems: Problems, s: Mapping[str, Any]) -> None:
         problems.add("ocr_language", str(exc))
 
 
-def check_built_layers(problems: Problems, s: Mapping[str, Any]) -> None:
-    """The layers' wheels are for one CPython (tesserocr and Pillow are compiled per version),
-    and the OCR layer holds the traineddata of the languages it was built with: a mismatch
-    fails at import or on the first document, after the deploy succeeded."""
-    build_dir = s["build_dir"]
-    python = LAMBDA_RUNTIME.removeprefix("python")
-    built = _record(build_dir, PYTHON_VERSION_FILE)
-    if built != python:
-        found = f"was built for Python {built}" if built else f"has no {PYTHON_VERSION_FILE} record"
-        problems.add(
-            "build_dir",
-            f"{build_dir} {found}, the functions run {LAMBDA_RUNTIME}: run "
-            f"`python -m packager --python-version {python}`",
-        )
+def check_built_languages(problems: Problems, s: Mapping[str, Any]) -> None:
+    """The OCR layer holds the traineddata of the languages it was built with: a language it
+    lacks fails on the first document, after the deploy succeeded."""
     if engine(s) != "tesserocr":
         return
     try:
         wanted = ocr.languages(s["ocr_language"])
     except ValueError:
         return  # check_language reports it
-    held = _record(build_dir, OCR_LANGUAGES_FILE)
+    held = read_record(s["build_dir"], OCR_LANGUAGES_FILE)
     missing = [lang for lang in wanted if lang not in (held or "").split("+")]
     if missing:
         problems.add(
             "build_dir",
-            f"{build_dir}'s OCR layer holds {held or 'no recorded languages'}, the stack's "
+            f"{s['build_dir']}'s OCR layer holds {held or 'no recorded languages'}, the stack's "
             f"ocr_language {s['ocr_language']!r} needs {'+'.join(missing)} too: run "
             f"`make build OCR_LANGUAGE={s['ocr_language']}`",
         )
-
-
-def _record(build_dir: str, name: str) -> str | None:
-    path = Path(build_dir, name)
-    return path.read_text().strip() if path.is_file() else None

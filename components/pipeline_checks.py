@@ -16,7 +16,14 @@ from components.operations_checks import check_alarm_email, check_reserved_concu
 from components.pipeline_args import PIPELINE_DEFAULTS, DocumentPipelineArgs
 from components.validation import Problems, is_known, merge, plain
 from contract import stages
-from contract.build import architecture_file, function_zip, layer_zip
+from contract.build import (
+    ARCHITECTURE_FILE,
+    LAMBDA_RUNTIME,
+    PYTHON_VERSION_FILE,
+    function_zip,
+    layer_zip,
+    read_record,
+)
 from contract.categories import category_problems
 from contract.ocr import max_pages_for
 from contract.sources import parse_sources, sources_json
@@ -220,20 +227,24 @@ def _check_artifacts(problems: Problems, s: Mapping[str, Any]) -> None:
     if missing:
         problems.add("build_dir", f"missing {missing}: run `make build` first")
         return
-    _check_built_architecture(problems, s)
-    ocr_layer.check_built_layers(problems, s)
+    _check_built_for(problems, s)
+    ocr_layer.check_built_languages(problems, s)
 
 
-def _check_built_architecture(problems: Problems, s: Mapping[str, Any]) -> None:
-    """The layers hold compiled wheels (pillow, pypdfium2) for one instruction set: an
-    arm64 layer on an x86_64 function fails at import, after the deploy succeeded."""
-    wanted = s["architecture"]
-    record = architecture_file(s["build_dir"])
-    built = record.read_text().strip() if record.is_file() else None
-    if built != wanted:
-        found = f"was built for {built}" if built else f"has no {record.name} record"
-        problems.add(
-            "build_dir",
-            f"{s['build_dir']} {found}, the stack's architecture is {wanted}: run "
-            f"`python -m packager --arch {wanted}`",
-        )
+def _check_built_for(problems: Problems, s: Mapping[str, Any]) -> None:
+    """The layers hold compiled wheels (tesserocr, pillow, pypdfium2) for one instruction set
+    and one CPython: a mismatch fails at import, after the deploy succeeded."""
+    python = LAMBDA_RUNTIME.removeprefix("python")
+    wanted = (
+        (ARCHITECTURE_FILE, s["architecture"], "", "the stack's architecture is", "--arch"),
+        (PYTHON_VERSION_FILE, python, "Python ", "the functions run Python", "--python-version"),
+    )
+    for record, value, label, needs, option in wanted:
+        built = read_record(s["build_dir"], record)
+        if built != value:
+            found = f"was built for {label}{built}" if built else f"has no {record} record"
+            problems.add(
+                "build_dir",
+                f"{s['build_dir']} {found}, {needs} {value}: run "
+                f"`python -m packager {option} {value}`",
+            )

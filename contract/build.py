@@ -3,6 +3,8 @@
 <build_dir>/functions/<stage>.zip   the stage's handler modules and the contract package
 <build_dir>/layers/<stage>.zip      `python/` with exactly the stage's dependencies
 <build_dir>/ARCHITECTURE            the instruction set the layers were built for
+<build_dir>/PYTHON_VERSION          the CPython the layers' wheels are for
+<build_dir>/TESSERACT_LANGUAGES     the languages whose traineddata the OCR layer holds
 """
 
 from __future__ import annotations
@@ -27,5 +29,12 @@ def layer_zip(build_dir: str | Path, stage: str) -> Path:
     return Path(build_dir, "layers", f"{stage}.zip")
 
 
-def architecture_file(build_dir: str | Path) -> Path:
-    return Path(build_dir, ARCHITECTURE_FILE)
+def write_record(build_dir: str | Path, name: str, value: str) -> None:
+    """Record what the build was made for (one of the *_FILE names above)."""
+    Path(build_dir, name).write_text(f"{value}\n")
+
+
+def read_record(build_dir: str | Path, name: str) -> str | None:
+    """What the build says it was made for; None when it has no such record."""
+    path = Path(build_dir, name)
+    return path.read_text().strip() if path.is_file() else None

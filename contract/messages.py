@@ -208,6 +208,14 @@ def _type_name(kind: type | tuple[type, ...]) -> str:
     return " or ".join(k.__name__ for k in kinds)
 
 
+def parse_request(body: str, kind: str, version: int = REQUEST_VERSION) -> dict[str, Any]:
+    """A request message's fields once its body is a JSON object of this kind and version
+    (the header every message carries); InvalidEnvelopeError naming what is wrong."""
+    data = _loads(body)
+    _check_header(data, kind, version)
+    return data
+
+
 def _check_header(data: dict[str, Any], kind: str, version: int) -> str:
     where = f"{kind} envelope"
     if data.get("version") != version:

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 from contract import settings as env
 from contract.errors import InvalidEnvelopeError
-from contract.messages import REQUEST_VERSION
+from contract.messages import REQUEST_VERSION, parse_request
 
 KINDS = ("http", "feed", "sitemap", "s3")
 MESSAGE_KIND = "collect"
@@ -190,18 +190,7 @@ def collect_message(name: str) -> dict[str, Any]:
 
 def parse_collect_message(body: str) -> str:
     """The source name a collect message asks for; InvalidEnvelopeError when malformed."""
-    try:
-        data = json.loads(body)
-    except (TypeError, ValueError) as exc:
-        raise InvalidEnvelopeError(f"message body is not JSON ({exc})", "message") from exc
-    if not isinstance(data, dict):
-        raise InvalidEnvelopeError("message body is not a JSON object", "message")
-    expected = {"version": REQUEST_VERSION, "kind": MESSAGE_KIND}
-    for key, value in expected.items():
-        if data.get(key) != value:
-            raise InvalidEnvelopeError(
-                f"{key} must be {value!r}, got {data.get(key)!r}", "collect message"
-            )
+    data = parse_request(body, MESSAGE_KIND)
     name = data.get("source")
     if not isinstance(name, str) or not NAME.match(name):
         raise InvalidEnvelopeError(f"source must be a source name, got {name!r}", "collect message")

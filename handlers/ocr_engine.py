@@ -31,6 +31,7 @@ from contract.errors import (
     UnsupportedTypeError,
 )
 from handlers.config import OcrLimits
+from handlers.formats.sniff import SCAN_SIGNATURES
 from handlers.tesseract import Engine, PageText, engine, pages_from_tsv
 
 if TYPE_CHECKING:
@@ -50,13 +51,8 @@ PAGE_SEPARATOR = "\f"  # form feed, as tesseract and pdftotext separate pages
 _NO_PAGES = re.compile(
     rb"/Type\s*/Pages\b[^>]*/Count\s+0(?![0-9])|/Count\s+0(?![0-9])[^>]*/Type\s*/Pages\b"
 )
-_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "png"),
-    (b"\xff\xd8\xff", "jpeg"),
-    (b"II*\x00", "tiff"),
-    (b"MM\x00*", "tiff"),
-    (b"%PDF-", "pdf"),
-)
+# The engine's kinds by their magic numbers: `png`, `jpeg`, `tiff`, `pdf` (the subtype).
+_SIGNATURES = tuple((magic, media.split("/")[1]) for magic, media in SCAN_SIGNATURES)
 
 
 @dataclass(frozen=True)

@@ -34,12 +34,13 @@ from pathlib import Path
 
 from contract import stages
 from contract.build import (
+    ARCHITECTURE_FILE,
     LAMBDA_RUNTIME,
     OCR_LANGUAGES_FILE,
     PYTHON_VERSION_FILE,
-    architecture_file,
     function_zip,
     layer_zip,
+    write_record,
 )
 from contract.stages import COMMON_MODULES, Stage
 from packager import tessdata
@@ -248,12 +249,11 @@ def build(
             if layers:
                 built.append(build_layer(stage, arch, dist, Path(workdir), options))
     dist.mkdir(parents=True, exist_ok=True)
-    architecture_file(dist).write_text(f"{arch}\n")
+    write_record(dist, ARCHITECTURE_FILE, arch)
     if layers:
-        (dist / PYTHON_VERSION_FILE).write_text(f"{options.python_version}\n")
+        write_record(dist, PYTHON_VERSION_FILE, options.python_version)
     if ocr_layer:
-        languages = "+".join(tessdata.languages(options.ocr_language))
-        (dist / OCR_LANGUAGES_FILE).write_text(f"{languages}\n")
+        write_record(dist, OCR_LANGUAGES_FILE, "+".join(tessdata.languages(options.ocr_language)))
     return built
 
 

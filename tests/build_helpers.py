@@ -10,6 +10,7 @@ from contract.build import (
     LAMBDA_RUNTIME,
     OCR_LANGUAGES_FILE,
     PYTHON_VERSION_FILE,
+    write_record,
 )
 
 EMPTY_ZIP = b"PK\x05\x06" + bytes(18)
@@ -34,5 +35,5 @@ def fake_build(
     }
     for name, value in records.items():
         if value:
-            (directory / name).write_text(f"{value}\n")
+            write_record(directory, name, value)
     return directory

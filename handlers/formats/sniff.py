@@ -9,13 +9,14 @@ from contract.errors import DocumentError, EmptyDocumentError, UnsupportedTypeEr
 from handlers.formats.model import UNKNOWN_MEDIA_TYPE, MediaType
 from handlers.formats.textcodec import decode_text, head_text, is_markdown
 
-_MAGIC = (
+SCAN_SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", MediaType.PNG),
     (b"\xff\xd8\xff", MediaType.JPEG),
     (b"II*\x00", MediaType.TIFF),
     (b"MM\x00*", MediaType.TIFF),
     (b"%PDF-", MediaType.PDF),
 )
+"""The magic numbers of the kinds the OCR engine reads (handlers/ocr_engine.py)."""
 # A local file header (a ZIP with members) or an end-of-central-directory record (an empty ZIP).
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")
 _REFUSED = (
@@ -50,7 +51,7 @@ def detect(data: bytes, source: str) -> MediaType:
     """The media type of `data`, or a typed error: empty, or not a kind the stage accepts."""
     if not data:
         raise EmptyDocumentError("zero-byte file", source)
-    for signature, kind in _MAGIC:
+    for signature, kind in SCAN_SIGNATURES:
         if data.startswith(signature):
             return kind
     if data.startswith(_ZIP):

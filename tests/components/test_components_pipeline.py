@@ -178,7 +178,7 @@ def test_layers_for_another_python_are_refused(
 ) -> None:
     fake_build(tmp_path, python=python)
     assert problems(monitor, build_dir=str(tmp_path), require_artifacts=True) == [
-        f"  - build_dir: {tmp_path} {found}, the functions run python3.12: run "
+        f"  - build_dir: {tmp_path} {found}, the functions run Python 3.12: run "
         "`python -m packager --python-version 3.12`"
     ]
 
