@@ -46,6 +46,8 @@ docs: setup
 check: setup
 	$(BIN)/docpipe check --stack dev
 	$(BIN)/docpipe check --stack prod
+	$(BIN)/docpipe check --stack dev --config orchestration=stepfunctions
+	$(BIN)/docpipe check --stack prod --config orchestration=stepfunctions
 
 # The main job on the embedded default: the whole pipeline on the local emulator.
 demo: setup tesseract

@@ -15,3 +15,5 @@ pulumi.export("dlq_urls", pipeline.dlq_urls)
 pulumi.export("function_names", pipeline.function_names)
 if pipeline.topic is not None:
     pulumi.export("alarm_topic_arn", pipeline.alarm_topic_arn)
+if pipeline.workflow is not None:
+    pulumi.export("state_machine_arn", pipeline.state_machine_arn)

@@ -9,6 +9,7 @@ from typing import Any, Required, TypedDict
 
 import pulumi
 
+from contract import orchestration
 from contract import settings as env
 from contract.build import DEFAULT_BUILD_DIR
 
@@ -95,6 +96,14 @@ class DocumentPipelineArgs(TypedDict, total=False):
     sweep_max_age_minutes: int
     """The sweep looks up only uploads younger than this (older ones were swept already),
     which bounds each run's table reads. Default 1440 (a day); above `sweep_min_age_minutes`."""
+    orchestration: str
+    """How documents move between the stages: `queues` (default), each stage sending to the
+    next stage's queue; or `stepfunctions`, a DocumentWorkflow (a Step Functions state
+    machine started per upload by an EventBridge Pipe reading the first stage's queue)
+    calling the chain's functions in order. With `stepfunctions` a stage's
+    `max_concurrency` becomes its function's reserved concurrency (docs/orchestration.md)."""
+    workflow_type: str
+    """With `stepfunctions`: `STANDARD` (default) or `EXPRESS`."""
     tags: Mapping[str, str]
     """Tags for every taggable resource. Default: none."""
 
@@ -113,4 +122,6 @@ PIPELINE_DEFAULTS: dict[str, Any] = {
     "sweep_min_age_minutes": env.SWEEP_MIN_AGE_MINUTES.default,
     "sweep_max_per_run": env.SWEEP_MAX_PER_RUN.default,
     "sweep_max_age_minutes": env.SWEEP_MAX_AGE_MINUTES.default,
+    "orchestration": orchestration.QUEUES,
+    "workflow_type": orchestration.STANDARD,
 }

@@ -103,6 +103,8 @@ def pipeline_args(config: pulumi.Config | None = None) -> DocumentPipelineArgs:
         "sweep_min_age_minutes": config.get_int("sweepMinAgeMinutes"),
         "sweep_max_per_run": config.get_int("sweepMaxPerRun"),
         "sweep_max_age_minutes": config.get_int("sweepMaxAgeMinutes"),
+        "orchestration": config.get("orchestration"),
+        "workflow_type": config.get("workflowType"),
     }
     args.update({key: value for key, value in optional.items() if value not in (None, "")})
     return cast(DocumentPipelineArgs, args)

@@ -37,6 +37,9 @@ WorkflowType = Literal["STANDARD", "EXPRESS"]
 STANDARD: WorkflowType = "STANDARD"
 EXPRESS: WorkflowType = "EXPRESS"
 WORKFLOW_TYPES: tuple[WorkflowType, ...] = (STANDARD, EXPRESS)
+EXPRESS_MAX_SECONDS = 300
+"""An Express execution ends after five minutes at most.
+https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html"""
 
 STEP_ENTRY = "step_handler"
 """The function each chain stage's first module defines for workflow steps."""
@@ -98,4 +101,3 @@ def settled(
     if reason is not None:
         body["reason"] = reason
     return body
-
