@@ -23,7 +23,6 @@ document: the first step does, through the ledger (docs/orchestration.md).
 https://docs.aws.amazon.com/eventbridge/latest/pipes-reference/API_PipeTargetStateMachineParameters.html
 """
 
-
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Required, TypedDict
@@ -155,7 +154,7 @@ def _check_steps(problems: Problems, s: Mapping[str, Any]) -> None:
         name = step.get("name")
         if not isinstance(name, str) or not STATE_NAME.match(name) or name in reserved:
             found.add("name", f"{name!r} is not a stage name (1-64 of A-Z a-z 0-9 _ -)")
-        elif names.count(name) > 1:
+        elif names.index(name) != index:
             found.add("name", f"{name!r} is used by more than one step")
         for key in ("function_arn", "timeout", "attempts"):
             if step.get(key) is None:

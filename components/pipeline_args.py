@@ -27,7 +27,8 @@ class StageArgs(TypedDict, total=False):
     batching_window: pulumi.Input[int]
     """Seconds to gather a batch. Default 0."""
     max_concurrency: pulumi.Input[int]
-    """Mapping's maximum concurrency. Default: the stage's (5, sweep 2)."""
+    """Mapping's maximum concurrency; under the `stepfunctions` orchestration the reserved
+    concurrency of a function the workflow calls. Default: the stage's (5, sweep 2)."""
     reserved_concurrency: pulumi.Input[int]
     """Reserved concurrency. Default: unreserved."""
     max_receive_count: pulumi.Input[int]

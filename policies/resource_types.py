@@ -44,6 +44,8 @@ LAYER_VERSION = "aws:lambda/layerVersion:LayerVersion"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
 TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
+PIPE = "aws:pipes/pipe:Pipe"
 
 # Provider functions (invokes) a component calls.
 GET_CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
