@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from policies import dynamodb, iam, lambda_, logs_kms_scheduler, s3, sqs
+from policies import dynamodb, iam, lambda_, logs_kms_scheduler, s3, sqs, stepfunctions
 
 PACK_NAME = "docpipe"
 PACK_VERSION = "0.1.0"  # keep equal to PulumiPolicy.yaml's version
@@ -16,6 +16,7 @@ POLICIES: list[Policy] = [
     *dynamodb.POLICIES,
     *iam.POLICIES,
     *logs_kms_scheduler.POLICIES,
+    *stepfunctions.POLICIES,
 ]
 
 
