@@ -732,12 +732,24 @@ class QueueFunction(pulumi.ComponentResource):
 
     def _create_alarms(self) -> list[aws.cloudwatch.MetricAlarm]:
         function = {"FunctionName": self.function.name}
-        alarms = [
-            self._alarm(
-                "queue-age-alarm", f"{self._name}: oldest message waits too long",
-                "AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": self._queue_name},
-                "Maximum", 300, self._s["queue_age_alarm_seconds"],
-            ),
+        alarms = []
+        if self.dlq is not None:
+            alarms.append(
+                self._alarm(
+                    "dlq-depth-alarm", f"{self._name}: messages in the dead-letter queue",
+                    "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                    {"QueueName": self.dlq.name}, "Maximum", 60, 0,
+                )
+            )  # fmt: skip
+        if self._s["create_queue"]:  # no queue: no message that could wait
+            alarms.append(
+                self._alarm(
+                    "queue-age-alarm", f"{self._name}: oldest message waits too long",
+                    "AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": self._queue_name},
+                    "Maximum", 300, self._s["queue_age_alarm_seconds"],
+                )
+            )  # fmt: skip
+        alarms += [
             self._alarm(
                 "errors-alarm", f"{self._name}: function errors", "AWS/Lambda", "Errors",
                 function, "Sum", 300, 0,
@@ -747,17 +759,6 @@ class QueueFunction(pulumi.ComponentResource):
                 "Throttles", function, "Sum", 300, 0,
             ),
         ]  # fmt: skip
-        if not self._s["create_queue"]:
-            alarms.pop(0)  # no queue whose messages could wait
-        if self.dlq is not None:
-            alarms.insert(
-                0,
-                self._alarm(
-                    "dlq-depth-alarm", f"{self._name}: messages in the dead-letter queue",
-                    "AWS/SQS", "ApproximateNumberOfMessagesVisible",
-                    {"QueueName": self.dlq.name}, "Maximum", 60, 0,
-                ),
-            )  # fmt: skip
         return alarms
 
     def _export(self) -> None:

@@ -12,7 +12,8 @@ document message (S3 keys and facts, never the text) and passing on what it retu
   failed             Fail, with the error and cause of the step that failed for good
 
 The first step's input is what the pipe delivers: a batch (a JSON array, even of one) of
-SQS records, whose `body` is the upload message as the intake queue holds it.
+SQS records, whose `body` is the upload message as the intake queue holds it; the step
+takes the record (`InputPath` `$[0]`) and passes its body, parsed, to the function.
 https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-batching-concurrency.html
 
 Retries, first match wins (each retry is a billed state transition in Standard workflows):
@@ -65,8 +66,9 @@ FAILED_RETRY = {"IntervalSeconds": 5, "BackoffRate": 2.0, "MaxDelaySeconds": 120
 # A Task waits this much longer than its function may run: Lambda ends the function at
 # its own timeout; the Task's timeout only catches an answer that never comes back.
 TASK_TIMEOUT_MARGIN_SECONDS = 60
-# What the pipe's batch of one SQS record holds: the upload message, as a JSON string.
-PIPE_BODY = "States.StringToJson($[0].body)"
+# The pipe's batch of one SQS record (InputPath), and in it the upload message, a JSON string.
+PIPE_RECORD = "$[0]"
+PIPE_BODY = "States.StringToJson($.body)"
 
 
 @dataclass(frozen=True)
@@ -101,18 +103,23 @@ def _retry(step: Step) -> list[dict[str, Any]]:
 
 
 def _task(step: Step, first: bool, following: Step | None) -> dict[str, Any]:
-    task: dict[str, Any] = {
-        "Type": "Task",
-        "Resource": LAMBDA_INVOKE,
-        "Parameters": {
-            "FunctionName": step.function_arn,
-            "Payload.$": PIPE_BODY if first else "$",
-        },
-        "OutputPath": "$.Payload",
-        "TimeoutSeconds": step.timeout + TASK_TIMEOUT_MARGIN_SECONDS,
-        "Retry": _retry(step),
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": FAILED_STATE}],
-    }
+    task: dict[str, Any] = {"Type": "Task", "Resource": LAMBDA_INVOKE}
+    if first:
+        task["InputPath"] = PIPE_RECORD
+    task.update(
+        {
+            "Parameters": {
+                "FunctionName": step.function_arn,
+                "Payload.$": PIPE_BODY if first else "$",
+            },
+            "OutputPath": "$.Payload",
+            "TimeoutSeconds": step.timeout + TASK_TIMEOUT_MARGIN_SECONDS,
+            "Retry": _retry(step),
+            # The error replaces the state's data: merging it into the first step's input, a
+            # JSON array, would itself fail (States.ResultPathMatchFailure).
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$", "Next": FAILED_STATE}],
+        }
+    )
     if following is None:
         task["End"] = True
     else:
@@ -137,11 +144,7 @@ def definition(steps: Sequence[Step], timeout_seconds: int, comment: str) -> dic
         if following is not None:
             states[choice_name(step)] = _choice(following)
     states[SETTLED_STATE] = {"Type": "Succeed"}
-    states[FAILED_STATE] = {
-        "Type": "Fail",
-        "ErrorPath": "$.failure.Error",
-        "CausePath": "$.failure.Cause",
-    }
+    states[FAILED_STATE] = {"Type": "Fail", "ErrorPath": "$.Error", "CausePath": "$.Cause"}
     return {
         "Comment": comment,
         "StartAt": steps[0].name,

@@ -40,7 +40,7 @@ SERVICE = {
     "MaxAttempts": 6,
     "JitterStrategy": "FULL",
 }
-CATCH = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "failed"}]
+CATCH = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$", "Next": "failed"}]
 
 
 def failed(max_attempts: int) -> dict[str, Any]:
@@ -77,10 +77,8 @@ def test_the_definition_calls_the_steps_in_order_with_retries_and_a_catch(
                 "Type": "Task",
                 "Resource": "arn:aws:states:::lambda:invoke",
                 # the pipe delivers a batch of one SQS record: its body is the upload message
-                "Parameters": {
-                    "FunctionName": OCR,
-                    "Payload.$": "States.StringToJson($[0].body)",
-                },
+                "InputPath": "$[0]",
+                "Parameters": {"FunctionName": OCR, "Payload.$": "States.StringToJson($.body)"},
                 "OutputPath": "$.Payload",
                 "TimeoutSeconds": 240,
                 "Retry": [THROTTLED, SERVICE, failed(4)],
@@ -103,11 +101,7 @@ def test_the_definition_calls_the_steps_in_order_with_retries_and_a_catch(
                 "End": True,
             },
             "settled": {"Type": "Succeed"},
-            "failed": {
-                "Type": "Fail",
-                "ErrorPath": "$.failure.Error",
-                "CausePath": "$.failure.Cause",
-            },
+            "failed": {"Type": "Fail", "ErrorPath": "$.Error", "CausePath": "$.Cause"},
         },
     }
     assert machine.inputs["type"] == "STANDARD"
