@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from local.metrics import ServiceMetrics, Stats
@@ -68,6 +71,9 @@ class DirectInvoker:
             spec.name: threading.BoundedSemaphore(max(1, local_concurrency))
             for spec in topology.functions
         }
+        self._count_lock = threading.Lock()
+        self.in_flight: Counter[str] = Counter()
+        self.peak_in_flight: Counter[str] = Counter()  # the most invocations at once, by stage
 
     def invoke(self, function: str, payload: bytes) -> tuple[bytes, str | None]:
         spec = self.topology.function(function)  # KeyError: not a function local mode runs
@@ -80,9 +86,20 @@ class DirectInvoker:
                 self.metrics.record_throttle(spec.name)
             raise Throttled(spec.name)
         try:
-            with self._workers[spec.name]:
+            with self._workers[spec.name], self._counting(spec.stage):
                 invocation = self.pools[spec.name].invoke(event)
         finally:
             if reserved is not None:
                 reserved.release()
         return response(invocation)
+
+    @contextmanager
+    def _counting(self, stage: str) -> Iterator[None]:
+        with self._count_lock:
+            self.in_flight[stage] += 1
+            self.peak_in_flight[stage] = max(self.peak_in_flight[stage], self.in_flight[stage])
+        try:
+            yield
+        finally:
+            with self._count_lock:
+                self.in_flight[stage] -= 1

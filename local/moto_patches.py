@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -176,6 +177,12 @@ class EngineRoutes:
 
 
 _routes: EngineRoutes | None = None
+ENGINE_READ_TIMEOUT_S = 960
+# The engine asks for a client on every call (each Task, each retry): building one costs
+# milliseconds of CPU, so one per role, service and region is kept (boto3 clients are
+# thread-safe). Cleared whenever the routes change.
+_clients: dict[tuple[str, str, str], Any] = {}
+_clients_lock = threading.Lock()
 # The engine's modules that imported `boto_client_for` by name (moto 5.2.5).
 ENGINE_CLIENT_MODULES = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
@@ -198,27 +205,41 @@ original_boto_client_for: Any = None
 def route_engine(routes: EngineRoutes | None) -> None:
     """Send the engine's calls to `routes` (None: moto's own behaviour again)."""
     global _routes
-    _routes = routes
+    with _clients_lock:
+        _routes = routes
+        _clients.clear()
 
 
 def engine_client(region: str, service: str, state_credentials: Any = None) -> Any:
     """`boto_client_for`, with the emulator's endpoint and the state's role credentials."""
-    if _routes is None or state_credentials is None:
+    routes = _routes
+    if routes is None or state_credentials is None:
         return original_boto_client_for(region, service, state_credentials)
+    key = (state_credentials.role_arn, service, region)
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = _client(routes, *key)
+        return _clients[key]
+
+
+def _client(routes: EngineRoutes, role_arn: str, service: str, region: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    credentials = _routes.credentials_for(state_credentials.role_arn)
     make_client: Any = boto3.client
     return make_client(
         service,
         region_name=region,
-        endpoint_url=_routes.endpoint,
+        endpoint_url=routes.endpoint,
         # As moto's own: the engine's Retry decides on retries, not botocore.
         config=Config(
-            parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1}
+            parameter_validation=False,
+            retries={"max_attempts": 0, "total_max_attempts": 1},
+            # A Lambda task waits as long as its function may run (up to 15 minutes).
+            read_timeout=ENGINE_READ_TIMEOUT_S,
+            max_pool_connections=100,
         ),
-        **credentials.as_boto(),
+        **routes.credentials_for(role_arn).as_boto(),
     )
 
 
