@@ -9,10 +9,10 @@ execution history); a running one holds its document in progress.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from contract.messages import doc_id_in
+from ops.executions import executions
 
 ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 
@@ -27,12 +27,6 @@ def doc_id_of_input(text: str) -> str | None:
         return None
     body = records[0].get("body")
     return doc_id_in(body) if isinstance(body, str) else None
-
-
-def executions(sfn: Any, state_machine_arn: str, status: str) -> Iterator[dict[str, Any]]:
-    paginator = sfn.get_paginator("list_executions")
-    for page in paginator.paginate(stateMachineArn=state_machine_arn, statusFilter=status):
-        yield from page.get("executions", [])
 
 
 def ended_badly(sfn: Any, state_machine_arn: str, known: dict[str, str | None]) -> None:

@@ -93,3 +93,35 @@ def test_the_roles_allow_exactly_the_workflow(session: LocalSession) -> None:
     pipe_lambda = session.emulator.client("lambda", assume_role_credentials(pipe.role_arn, "probe"))
     with pytest.raises(ClientError, match="not authorized to perform: lambda:InvokeFunction"):
         pipe_lambda.invoke(FunctionName=classify.arn, Payload=b"{}")
+
+
+def test_status_shows_the_workflows_executions_and_steps(session: LocalSession) -> None:
+    from rich.console import Console
+
+    from cli.status import _workflow_table
+    from ops import operate
+    from ops.executions import workflow_status
+    from ops.target import from_local_session
+
+    # GIVEN one more document through the workflow
+    report = run_documents(session, [SAMPLES / "letter.png"], timeout_s=120)
+    assert [d.status for d in report.documents] == ["done"]
+
+    # WHEN the operator asks for the status
+    target = from_local_session(session.outputs, session.environment())
+    workflow = workflow_status(target)
+
+    # THEN it counts executions by status and shows the steps' functions; the stage rows
+    # are the queues there still are (the intake and the sweep's)
+    assert workflow is not None
+    assert workflow.running == 0 and not workflow.capped
+    assert workflow.ended_1h["SUCCEEDED"] >= 2  # the letter, and S3's test event
+    assert workflow.ended_1h["FAILED"] == workflow.ended_1h["TIMED_OUT"] == 0
+    assert [step.stage for step in workflow.steps] == ["ocr", "summarize", "classify"]
+    # read from the AWS/Lambda metrics each invocation published
+    assert all(isinstance(step.errors_1h, float) for step in workflow.steps)
+    assert [row.stage for row in operate.status(target)] == ["ocr", "sweep"]
+    console = Console(width=200, record=True)
+    console.print(_workflow_table(workflow))
+    assert "0 running; last hour" in console.export_text()
+    assert "0 failed, 0 timed out, 0 aborted" in console.export_text()
