@@ -66,11 +66,6 @@ def has_queue(stage: Stage, table: StageTable, orchestration: str) -> bool:
     return not in_workflow(stage, table, orchestration) or stage == table.first
 
 
-def has_trigger(stage: Stage, table: StageTable, orchestration: str) -> bool:
-    """Is the function fed by an event source mapping on its own queue?"""
-    return not in_workflow(stage, table, orchestration)
-
-
 def handler(stage: Stage, table: StageTable, orchestration: str) -> str:
     """The function's entry point: the SQS batch handler, or the workflow step."""
     if in_workflow(stage, table, orchestration):
