@@ -1,13 +1,17 @@
 """DocumentWorkflow: a Step Functions state machine calling the pipeline's functions in order,
 started once per message of an SQS queue by an EventBridge Pipe.
 
-The queue stays the buffer: a burst of uploads waits there, not in a fleet of executions
-that would all be throttled at once. The pipe reads one message at a time (batch size 1:
-one execution per document) with its own role, allowed to consume that queue and start
-that state machine only. The state machine's role may invoke exactly the steps' functions,
-deliver its logs and write X-Ray traces. Its definition (components/workflow_definition.py)
-retries throttling and Lambda's transient errors with backoff and full jitter, and ends a
-document the stage settled (rejected, replayed) as `settled`.
+The queue takes a burst first, so no upload is lost even while Step Functions throttles
+StartExecution. The pipe reads one message per execution (batch size 1: one execution per
+document) with its own role, allowed to consume that queue and start that state machine
+only. A Standard execution started for each message then waits in its Retry while its
+step's function is at its reserved concurrency; for Express the pipe waits for each
+execution, so the burst stays in the queue.
+
+The state machine's role may invoke exactly the steps' functions, deliver its logs and write
+X-Ray traces. Its definition (components/workflow_definition.py) retries throttling and
+Lambda's transient errors with backoff and full jitter, and ends a document the stage
+settled (rejected, replayed) as `settled`.
 
 Standard or Express (`workflow_type`):
 - STANDARD: exactly-once execution of each state, 90 days of execution history in Step
