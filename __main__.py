@@ -18,3 +18,5 @@ if pipeline.sources:
     pulumi.export("sources", [source.to_dict() for source in pipeline.sources])
 if pipeline.topic is not None:
     pulumi.export("alarm_topic_arn", pipeline.alarm_topic_arn)
+if pipeline.workflow is not None:
+    pulumi.export("state_machine_arn", pipeline.state_machine_arn)

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cli.options import add_config_option
+
 # Exit code for usage problems (bad config, unreadable export), as argparse uses.
 USAGE_ERROR = 2
 
@@ -24,14 +26,7 @@ def register(subparsers: Any) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--stack", help="stack to run under mocks (dev, prod)")
     source.add_argument("--state", type=Path, help="a `pulumi stack export` JSON (v3) file")
-    parser.add_argument(
-        "--config",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="with --stack: override a stack config value (repeatable), e.g. "
-        'sources="$(cat samples/sources.json)" to check the collect stage',
-    )
+    add_config_option(parser)
     parser.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     parser.add_argument("--policy-config", type=Path, help="policy config JSON, as the CLI takes")
     parser.add_argument("--output", type=Path, help="write the report here instead of stdout")
@@ -47,7 +42,7 @@ def _model(args: argparse.Namespace) -> Any:
         return from_state_export(json.loads(args.state.read_text()))
     from mockrun.program import config_overrides, run_program
 
-    return from_stack_run(run_program(args.stack, config_overrides=config_overrides(args.config)))
+    return from_stack_run(run_program(args.stack, config_overrides(args.config)))
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli.options import add_config_option, config_overrides
 from contract import stages
 
 SUMMARY_CHARS = 60
@@ -43,13 +44,7 @@ def register(subparsers: Any) -> None:
 
 def _add_session_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", default="dev", help="stack to deploy (default: dev)")
-    parser.add_argument(
-        "--config",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a stack config value (repeatable), e.g. stages='{\"ocr\":{...}}'",
-    )
+    add_config_option(parser)
     parser.add_argument(
         "--max-workers",
         type=int,
@@ -99,12 +94,8 @@ def _session_options(args: argparse.Namespace, stack: ExitStack | None = None) -
     `stack` (it lives as long as the caller keeps the stack open)."""
     from local.runtime import RuntimeOptions
     from local.session import SessionOptions
-    from mockrun.program import config_overrides
 
-    try:
-        overrides = config_overrides(args.config)
-    except ValueError as exc:
-        raise SystemExit(str(exc)) from None
+    overrides = config_overrides(args)
     runtime = RuntimeOptions(schedule_interval_s=args.schedule_interval)
     if args.max_workers:
         runtime.local_concurrency = args.max_workers

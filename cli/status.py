@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ops import operate
+from ops.executions import WorkflowStatus, workflow_status
 from ops.target import Target, TargetError, from_local_state, from_outputs_file
 
 
@@ -35,9 +36,16 @@ def _number(value: float | None) -> str:
 
 
 def status(args: argparse.Namespace) -> int:
-    rows = operate.status(_target(args))
+    target = _target(args)
+    rows = operate.status(target)
+    workflow = workflow_status(target)
     if args.json:
-        _print_json([row.to_dict() for row in rows])
+        stage_rows = [row.to_dict() for row in rows]
+        # the stage rows alone, as ever; beside the workflow's status when there is one
+        if workflow is None:
+            _print_json(stage_rows)
+        else:
+            _print_json({"stages": stage_rows, "workflow": workflow.to_dict()})
         return 0
     table = Table(title="docpipe status")
     for column in (
@@ -62,7 +70,29 @@ def status(args: argparse.Namespace) -> int:
             _number(row.throttles_1h),
         )
     Console().print(table)
+    if workflow is not None:
+        Console().print(_workflow_table(workflow))
     return 0
+
+
+def _workflow_table(workflow: WorkflowStatus) -> Table:
+    ended = workflow.ended_1h
+    failed = ended["FAILED"] + ended["TIMED_OUT"] + ended["ABORTED"]
+    bound = "+" if workflow.capped else ""
+    table = Table(
+        title=(
+            f"workflow {workflow.state_machine_arn.rsplit(':', 1)[-1]}: "
+            f"{workflow.running}{bound} running; last hour {ended['SUCCEEDED']}{bound} "
+            f"succeeded, {'[bold red]' if failed else ''}{ended['FAILED']} failed, "
+            f"{ended['TIMED_OUT']} timed out, {ended['ABORTED']} aborted"
+            f"{'[/]' if failed else ''}"
+        )
+    )
+    for column in ("step", "errors 1h", "throttles 1h"):
+        table.add_column(column, justify="left" if column == "step" else "right")
+    for step in workflow.steps:
+        table.add_row(step.stage, _number(step.errors_1h), _number(step.throttles_1h))
+    return table
 
 
 def _confirmed(args: argparse.Namespace, question: str) -> bool:

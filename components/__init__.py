@@ -1,13 +1,21 @@
 """docpipe's reusable Pulumi components (type tokens `docpipe:index:<Type>`)."""
 
 from components.document_store import DocumentStore, DocumentStoreArgs, QueueNotificationArgs
+from components.document_workflow import DocumentWorkflow, DocumentWorkflowArgs, WorkflowStepArgs
 from components.iam import PolicyConditionArgs, PolicyStatementArgs
 from components.pipeline import CategoryArgs, DocumentPipeline, DocumentPipelineArgs, StageArgs
 from components.queue_function import QueueFunction, QueueFunctionArgs, QueueProducerArgs
 from components.results_table import ResultsTable, ResultsTableArgs, TableIndexArgs
 from components.scheduled_trigger import ScheduledTrigger, ScheduledTriggerArgs
 
-COMPONENTS = [QueueFunction, DocumentStore, ResultsTable, ScheduledTrigger, DocumentPipeline]
+COMPONENTS = [
+    QueueFunction,
+    DocumentStore,
+    ResultsTable,
+    ScheduledTrigger,
+    DocumentWorkflow,
+    DocumentPipeline,
+]
 
 __all__ = [
     "COMPONENTS",
@@ -16,6 +24,8 @@ __all__ = [
     "DocumentPipelineArgs",
     "DocumentStore",
     "DocumentStoreArgs",
+    "DocumentWorkflow",
+    "DocumentWorkflowArgs",
     "PolicyConditionArgs",
     "PolicyStatementArgs",
     "QueueFunction",
@@ -28,4 +38,5 @@ __all__ = [
     "ScheduledTriggerArgs",
     "StageArgs",
     "TableIndexArgs",
+    "WorkflowStepArgs",
 ]

@@ -15,6 +15,7 @@ import pulumi_aws as aws
 from components import stage_wiring
 from components.collection import source_grants
 from components.document_store import DocumentStore
+from components.document_workflow import DocumentWorkflow
 from components.names import valid_bucket_name, valid_dashboard_name
 from components.pipeline_args import CategoryArgs, DocumentPipelineArgs, StageArgs
 from components.pipeline_checks import (
@@ -32,6 +33,7 @@ from components.results_table import ResultsTable
 from components.scheduled_trigger import ScheduledTrigger
 from components.validation import coerce, merge
 from contract import ledger
+from contract import orchestration as flow
 from contract.layout import INCOMING
 from contract.messages import schedule_tick
 from contract.sources import Source, collect_message
@@ -56,6 +58,7 @@ OUTPUTS = (
     "schedule_arn",
     "alarm_topic_arn",
     "dashboard_name",
+    "state_machine_arn",
 )
 # The argument that holds each scheduled stage's schedule expression.
 SCHEDULE_ARGUMENTS = {SWEEP: "sweep_schedule"}
@@ -80,13 +83,13 @@ class DocumentPipeline(pulumi.ComponentResource):
     table_arn: pulumi.Output[str]
     """ARN of the results table."""
     queue_urls: pulumi.Output[dict[str, str]]
-    """Work queue URL by stage."""
+    """Work queue URL by stage (stages that have a queue)."""
     queue_arns: pulumi.Output[dict[str, str]]
-    """Work queue ARN by stage."""
+    """Work queue ARN by stage (stages that have a queue)."""
     dlq_urls: pulumi.Output[dict[str, str]]
-    """Dead-letter queue URL by stage."""
+    """Dead-letter queue URL by stage (stages that have a queue)."""
     dlq_arns: pulumi.Output[dict[str, str]]
-    """Dead-letter queue ARN by stage."""
+    """Dead-letter queue ARN by stage (stages that have a queue)."""
     function_names: pulumi.Output[dict[str, str]]
     """Function name by stage."""
     function_arns: pulumi.Output[dict[str, str]]
@@ -99,6 +102,8 @@ class DocumentPipeline(pulumi.ComponentResource):
     """ARN of the alarm topic (with `alarm_email` only)."""
     dashboard_name: pulumi.Output[str]
     """Name of the stack's CloudWatch dashboard."""
+    state_machine_arn: pulumi.Output[str | None]
+    """ARN of the workflow's state machine (with `orchestration` `stepfunctions` only)."""
 
     def __init__(
         self, name: str, args: DocumentPipelineArgs, opts: pulumi.ResourceOptions | None = None
@@ -113,6 +118,7 @@ class DocumentPipeline(pulumi.ComponentResource):
         self.table = self._create_table()
         self.stages: dict[str, QueueFunction] = {}
         self._create_stages()
+        self.workflow = self._create_workflow()
         self.store = self._create_store()
         self.schedules = self._create_schedules()
         self.rejected_alarms = self._create_rejected_alarms()
@@ -170,6 +176,35 @@ class DocumentPipeline(pulumi.ComponentResource):
             self.stages[stage.name] = QueueFunction(
                 f"{self._name}-{stage.name}", self._stage_args(stage), opts=self._child()
             )
+
+    def _in_workflow(self, stage: Stage) -> bool:
+        return flow.in_workflow(stage, self._stage_table, self._s["orchestration"])
+
+    def _create_workflow(self) -> DocumentWorkflow | None:
+        """The orchestration's branch point: with `stepfunctions` a workflow calls the chain's
+        functions, started per upload from the first stage's queue (the intake)."""
+        if self._s["orchestration"] != flow.STEPFUNCTIONS:
+            return None
+        first = self.stages[self._stage_table.first.name]
+        steps = [
+            {
+                "name": stage.name,
+                "function_arn": self.stages[stage.name].function_arn,
+                "timeout": self._stages[stage.name]["timeout"],
+                "attempts": self._stages[stage.name]["max_receive_count"],
+            }
+            for stage in self._stage_table.chain()
+        ]
+        args: dict[str, Any] = {
+            "steps": steps,
+            "source_queue_arn": first.queue_arn,
+            "source_queue_kms_key_arn": first.kms_key_arn if first.key is not None else None,
+            "workflow_type": self._s["workflow_type"],
+            "log_retention_days": self._s["log_retention_days"],
+            "alarm_topic_arn": self.topic.arn if self.topic is not None else None,
+            "tags": self._s.get("tags"),
+        }
+        return DocumentWorkflow(f"{self._name}-workflow", _without_none(args), opts=self._child())
 
     def _create_schedules(self) -> dict[str, ScheduledTrigger]:
         """One schedule per scheduled stage; the collect stage one per source."""
@@ -293,7 +328,8 @@ class DocumentPipeline(pulumi.ComponentResource):
 
     def _stage_args(self, stage: Stage) -> QueueFunctionArgs:
         s, settings = self._s, dict(self._stages[stage.name])
-        contract = stage_wiring.environment(stage, s, self._resources())
+        orchestration = s["orchestration"]
+        contract = stage_wiring.environment(stage, s, self._resources(), orchestration)
         environment = merge({}, settings.pop("environment", None), contract)
         args: dict[str, Any] = {
             **settings,
@@ -301,11 +337,13 @@ class DocumentPipeline(pulumi.ComponentResource):
             "log_retention_days": s["log_retention_days"],
             "environment": environment,
             "policy_statements": {
-                **stage_wiring.grants(stage, self._resources()),
+                **stage_wiring.grants(stage, self._resources(), orchestration),
                 **self._source_grants(stage),
             },
             "tags": s.get("tags"),
         }
+        if self._in_workflow(stage):
+            args.update(self._workflow_step(stage, settings))
         if self.topic is not None:
             args["alarm_topic_arn"] = self.topic.arn
         if stage.fed_by == "uploads":
@@ -324,15 +362,28 @@ class DocumentPipeline(pulumi.ComponentResource):
             grants.update(source_grants(source, self._partition))
         return grants
 
+    def _workflow_step(self, stage: Stage, settings: dict[str, Any]) -> dict[str, Any]:
+        """A function the workflow calls: no mapping bounds it, so its reserved concurrency
+        does (Lambda throttles beyond it and the workflow retries); the first keeps its
+        queue as the pipe's intake, the others need none."""
+        step: dict[str, Any] = {
+            "create_queue": stage == self._stage_table.first,
+            "create_trigger": False,
+        }
+        if settings.get("reserved_concurrency") is None:
+            step["reserved_concurrency"] = settings["max_concurrency"]
+        return step
+
     def _packaging(self, stage: Stage) -> dict[str, Any]:
         s = self._s
+        handler = flow.handler(stage, self._stage_table, s["orchestration"])
         if stage.name == OCR and s.get("ocr_image_uri") is not None:
-            return {"image_uri": s["ocr_image_uri"], "image_command": [stage.handler]}
+            return {"image_uri": s["ocr_image_uri"], "image_command": [handler]}
         paths = archive_paths(s, stage.name)
         packaging: dict[str, Any] = {
             "code": pulumi.FileArchive(paths["code"]),
             "dependency_layer": pulumi.FileArchive(paths["dependency_layer"]),
-            "handler": stage.handler,
+            "handler": handler,
         }
         if stage.name == OCR and s.get("ocr_layer_arn") is not None:
             packaging["layers"] = [s["ocr_layer_arn"]]
@@ -340,21 +391,29 @@ class DocumentPipeline(pulumi.ComponentResource):
 
     # -- outputs ----------------------------------------------------------------------------
 
-    def _by_stage(self, attribute: str) -> pulumi.Output[dict[str, str]]:
-        values = {name: getattr(self.stages[name], attribute) for name in self._stage_table.names}
+    def _by_stage(self, attribute: str, queued_only: bool = False) -> pulumi.Output[dict[str, str]]:
+        values = {
+            stage.name: getattr(self.stages[stage.name], attribute)
+            for stage in self._stage_table
+            if not queued_only or flow.has_queue(stage, self._stage_table, self._s["orchestration"])
+        }
         return pulumi.Output.all(**values).apply(lambda resolved: dict(resolved))
 
     def _export(self) -> None:
         self.bucket_name, self.bucket_arn = self.store.bucket_name, self.store.bucket_arn
         self.table_name, self.table_arn = self.table.table_name, self.table.table_arn
-        self.queue_urls, self.queue_arns = self._by_stage("queue_url"), self._by_stage("queue_arn")
-        self.dlq_urls, self.dlq_arns = self._by_stage("dlq_url"), self._by_stage("dlq_arn")
+        self.queue_urls = self._by_stage("queue_url", queued_only=True)
+        self.queue_arns = self._by_stage("queue_arn", queued_only=True)
+        self.dlq_urls = self._by_stage("dlq_url", queued_only=True)
+        self.dlq_arns = self._by_stage("dlq_arn", queued_only=True)
         self.function_names = self._by_stage("function_name")
         self.function_arns = self._by_stage("function_arn")
         self.role_arns = self._by_stage("role_arn")
         self.schedule_arn = self.schedules[SWEEP].schedule_arn
-        self.alarm_topic_arn = (
-            self.topic.arn if self.topic is not None else pulumi.Output.from_input(None)
+        none: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        self.alarm_topic_arn = self.topic.arn if self.topic is not None else none
+        self.state_machine_arn = (
+            self.workflow.state_machine_arn if self.workflow is not None else none
         )
         self.dashboard_name = self.dashboard.dashboard_name
         self.register_outputs({key: getattr(self, key) for key in OUTPUTS})

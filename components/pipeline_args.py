@@ -9,6 +9,7 @@ from typing import Any, Required, TypedDict
 
 import pulumi
 
+from contract import orchestration
 from contract import settings as env
 from contract.aws import DEFAULT_ACCOUNT_CONCURRENCY
 from contract.build import DEFAULT_BUILD_DIR
@@ -27,7 +28,8 @@ class StageArgs(TypedDict, total=False):
     batching_window: pulumi.Input[int]
     """Seconds to gather a batch. Default 0."""
     max_concurrency: pulumi.Input[int]
-    """Mapping's maximum concurrency. Default: the stage's (5, sweep 2)."""
+    """Mapping's maximum concurrency; under the `stepfunctions` orchestration the reserved
+    concurrency of a function the workflow calls. Default: the stage's (5, sweep 2)."""
     reserved_concurrency: pulumi.Input[int]
     """Reserved concurrency. Default: unreserved."""
     max_receive_count: pulumi.Input[int]
@@ -153,6 +155,14 @@ class DocumentPipelineArgs(TypedDict, total=False):
     """Where the collect stage gathers documents on a schedule; none: no collect stage."""
     collect_contact: str
     """Who runs the collector (a URL or `mailto:`), in its User-Agent. Default: none."""
+    orchestration: str
+    """How documents move between the stages: `queues` (default), each stage sending to the
+    next stage's queue; or `stepfunctions`, a DocumentWorkflow (a Step Functions state
+    machine started per upload by an EventBridge Pipe reading the first stage's queue)
+    calling the chain's functions in order. With `stepfunctions` a stage's
+    `max_concurrency` becomes its function's reserved concurrency (docs/orchestration.md)."""
+    workflow_type: str
+    """With `stepfunctions`: `STANDARD` (default) or `EXPRESS`."""
     tags: Mapping[str, str]
     """Tags for every taggable resource. Default: none."""
 
@@ -176,4 +186,6 @@ PIPELINE_DEFAULTS: dict[str, Any] = {
     "sweep_max_per_run": env.SWEEP_MAX_PER_RUN.default,
     "sweep_max_age_minutes": env.SWEEP_MAX_AGE_MINUTES.default,
     "collect_contact": env.COLLECT_CONTACT.default,
+    "orchestration": orchestration.QUEUES,
+    "workflow_type": orchestration.STANDARD,
 }

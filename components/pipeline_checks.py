@@ -15,6 +15,7 @@ from components import ocr_layer, queue_function
 from components.operations_checks import check_alarm_email, check_reserved_concurrency
 from components.pipeline_args import PIPELINE_DEFAULTS, DocumentPipelineArgs
 from components.validation import Problems, is_known, merge, plain
+from contract import orchestration as flow
 from contract import stages
 from contract.build import (
     ARCHITECTURE_FILE,
@@ -78,6 +79,7 @@ def validate(name: str, args: DocumentPipelineArgs) -> dict[str, Any]:
     _check_sweep(problems, s, effective[OCR])
     if COLLECT in effective:
         _check_collect_budget(problems, s, effective[COLLECT]["timeout"])
+    _check_orchestration(problems, s, effective)
     problems.raise_if_any()
     s["ocr_max_pages"] = _ocr_max_pages(s, effective[OCR])
     s.update(ocr_layer.settings(s, effective[OCR]["memory_size"], s["ocr_max_pages"]))
@@ -197,6 +199,45 @@ def _check_stages(problems: Problems, name: str, s: Mapping[str, Any]) -> dict[s
         for message in stage_problems.messages:
             problems.messages.append(f"stages.{stage}.{message}")
     return effective
+
+
+def _check_orchestration(
+    problems: Problems, s: Mapping[str, Any], effective: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """The workflow's limits, checked before any child exists (DocumentWorkflow would only
+    find them after the stages were created)."""
+    if s["orchestration"] not in flow.ORCHESTRATIONS:
+        problems.add(
+            "orchestration",
+            f"must be one of {list(flow.ORCHESTRATIONS)}, got {s['orchestration']!r}",
+        )
+        return
+    if s["workflow_type"] not in flow.WORKFLOW_TYPES:
+        problems.add(
+            "workflow_type",
+            f"must be one of {list(flow.WORKFLOW_TYPES)}, got {s['workflow_type']!r}",
+        )
+        return
+    if s["orchestration"] != flow.STEPFUNCTIONS or s["workflow_type"] != flow.EXPRESS:
+        return
+    chain = [stage.name for stage in stages.TABLE.chain()]
+    timeouts = [plain(effective[name]["timeout"]) for name in chain]
+    if all(isinstance(t, int) for t in timeouts) and sum(timeouts) >= flow.EXPRESS_MAX_SECONDS:
+        spent = " + ".join(f"{n} {t}" for n, t in zip(chain, timeouts, strict=True))
+        problems.add(
+            "workflow_type",
+            f"EXPRESS executions end after {flow.EXPRESS_MAX_SECONDS} s, but the steps' timeouts "
+            f"add up to {sum(timeouts)} s ({spent}): use STANDARD or shorter timeouts",
+        )
+    visibility = plain(effective[stages.TABLE.first.name]["visibility_timeout"])
+    if isinstance(visibility, int) and visibility <= flow.EXPRESS_MAX_SECONDS:
+        # The pipe waits for an Express execution: the message must stay hidden meanwhile.
+        problems.add(
+            "workflow_type",
+            f"EXPRESS: the {stages.TABLE.first.name} queue's visibility_timeout {visibility} s "
+            f"must exceed an execution's {flow.EXPRESS_MAX_SECONDS} s, or a running document "
+            "is started again",
+        )
 
 
 def _check_ocr_runtime(problems: Problems, s: Mapping[str, Any]) -> None:

@@ -51,6 +51,15 @@ RESERVED_ENVIRONMENT = frozenset(
      "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
      "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"}
 )  # fmt: skip
+# Arguments that configure the queue: meaningless without one.
+QUEUE_ONLY_ARGUMENTS = (
+    "existing_queue_arn",
+    "existing_queue_url",
+    "queue_producers",
+    "kms_key_arn",
+    "create_kms_key",
+    "fifo_queue",
+)
 CONSUME_ACTIONS = [
     "sqs:ReceiveMessage",
     "sqs:DeleteMessage",
@@ -158,6 +167,13 @@ class QueueFunctionArgs(TypedDict, total=False):
     as they are). Requires `existing_queue_url`."""
     existing_queue_url: pulumi.Input[str]
     """URL of the adopted queue. Requires `existing_queue_arn`."""
+    # -- what to create -------------------------------------------------------------------
+    create_queue: bool
+    """Create the work queue and its DLQ (or adopt `existing_queue_arn`). Default true.
+    False makes a function fed otherwise (a workflow step): no queue, no trigger."""
+    create_trigger: bool
+    """Feed the function from its queue through an event source mapping. Default true.
+    False keeps the queue for another consumer (a pipe) and grants the role nothing on it."""
     # -- alarms and tags -------------------------------------------------------------------
     create_alarms: bool
     """Create alarms on DLQ depth and age, the work queue's oldest message, failed records,
@@ -197,6 +213,8 @@ def _settings(args: QueueFunctionArgs) -> dict[str, Any]:
         "receive_wait_time_seconds": DEFAULT_RECEIVE_WAIT_SECONDS,
         "fifo_queue": False,
         "create_kms_key": False,
+        "create_queue": True,
+        "create_trigger": True,
         "create_alarms": True,
         "queue_age_alarm_seconds": DEFAULT_QUEUE_AGE_ALARM_SECONDS,
         "dlq_age_alarm_seconds": DEFAULT_DLQ_AGE_ALARM_SECONDS,
@@ -354,6 +372,10 @@ def _check_encryption(problems: Problems, s: Mapping[str, Any]) -> None:
 
 
 def _check_adoption(problems: Problems, s: Mapping[str, Any]) -> None:
+    if not s["create_queue"]:
+        given = [k for k in QUEUE_ONLY_ARGUMENTS if s.get(k) not in (None, False, [])]
+        for key in given:
+            problems.add(key, "needs a queue: it is not allowed with create_queue false")
     arn, url = s.get("existing_queue_arn"), s.get("existing_queue_url")
     if (arn is None) != (url is None):
         problems.add("existing_queue_arn", "existing_queue_arn and existing_queue_url go together")
@@ -385,11 +407,11 @@ class QueueFunction(pulumi.ComponentResource):
     role_name: pulumi.Output[str]
     """Name of the function's execution role."""
     queue_arn: pulumi.Output[str]
-    """ARN of the work queue (created or adopted)."""
+    """ARN of the work queue (created or adopted; empty with `create_queue` false)."""
     queue_url: pulumi.Output[str]
-    """URL of the work queue (created or adopted)."""
+    """URL of the work queue (created or adopted; empty with `create_queue` false)."""
     queue_name: pulumi.Output[str]
-    """Name of the work queue."""
+    """Name of the work queue (empty with `create_queue` false)."""
     dlq_arn: pulumi.Output[str | None]
     """ARN of the dead-letter queue (none when a queue is adopted)."""
     dlq_url: pulumi.Output[str | None]
@@ -400,8 +422,8 @@ class QueueFunction(pulumi.ComponentResource):
     """Name of the function's log group."""
     log_group_arn: pulumi.Output[str]
     """ARN of the function's log group."""
-    event_source_mapping_uuid: pulumi.Output[str]
-    """UUID of the queue -> function event source mapping."""
+    event_source_mapping_uuid: pulumi.Output[str | None]
+    """UUID of the queue -> function event source mapping (none without a trigger)."""
     layer_arn: pulumi.Output[str | None]
     """ARN of the function's dependency layer version, if any."""
     kms_key_arn: pulumi.Output[str | None]
@@ -436,13 +458,18 @@ class QueueFunction(pulumi.ComponentResource):
         self._create_role()
         self.layer = self._create_layer()
         self._create_function()
-        self._create_trigger()
+        self.event_source_mapping = self._create_trigger() if self.feeds_function else None
         self._metric_identity()
         self.alarms = self._create_alarms() if settings["create_alarms"] else []
         self._export()
 
     def _child(self, **extra: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, **extra)
+
+    @property
+    def feeds_function(self) -> bool:
+        """Is the function fed by its queue (an event source mapping)?"""
+        return bool(self._s["create_queue"] and self._s["create_trigger"])
 
     # -- encryption and queues ---------------------------------------------------------------
 
@@ -493,6 +520,10 @@ class QueueFunction(pulumi.ComponentResource):
         self.queue: aws.sqs.Queue | None = None  # None when adopting the caller's queue
         self.dlq: aws.sqs.Queue | None = None
         self.queue_policy: aws.sqs.QueuePolicy | None = None
+        if not self._s["create_queue"]:
+            empty: pulumi.Output[str] = pulumi.Output.from_input("")
+            self._queue_arn, self._queue_url, self._queue_name = empty, empty, empty
+            return
         if self._s.get("existing_queue_arn") is not None:
             self._adopt_existing_queue()
             return
@@ -591,7 +622,6 @@ class QueueFunction(pulumi.ComponentResource):
         """The role's statements: what the component knows, then the caller's named grants."""
         s = self._s
         statements = [
-            iam.statement("consume-queue", CONSUME_ACTIONS, [self._queue_arn]),
             iam.statement(
                 "write-logs",
                 ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -599,8 +629,10 @@ class QueueFunction(pulumi.ComponentResource):
             ),
             iam.statement("xray", iam.XRAY_ACTIONS, ["*"]),
         ]
+        if self.feeds_function:
+            statements.insert(0, iam.statement("consume-queue", CONSUME_ACTIONS, [self._queue_arn]))
         queue_key = self.key.arn if self.key is not None else s.get("kms_key_arn")
-        if queue_key is not None:
+        if queue_key is not None and self.feeds_function:
             statements.append(iam.statement("decrypt-queue", ["kms:Decrypt"], [queue_key]))
         if s.get("environment_kms_key_arn") is not None:
             statements.append(
@@ -700,9 +732,9 @@ class QueueFunction(pulumi.ComponentResource):
             **optional,
         )
 
-    def _create_trigger(self) -> None:
+    def _create_trigger(self) -> aws.lambda_.EventSourceMapping:
         s = self._s
-        self.event_source_mapping = aws.lambda_.EventSourceMapping(
+        return aws.lambda_.EventSourceMapping(
             f"{self._name}-trigger",
             event_source_arn=self._queue_arn,
             function_name=self.function.arn,
@@ -760,31 +792,10 @@ class QueueFunction(pulumi.ComponentResource):
 
     def _create_alarms(self) -> list[aws.cloudwatch.MetricAlarm]:
         function = {"FunctionName": self.function.name}
-        alarms = [
-            self._alarm(
-                "queue-age-alarm", f"{self._name}: oldest message waits too long",
-                "AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": self._queue_name},
-                "Maximum", 300, self._s["queue_age_alarm_seconds"],
-            ),
-            self._alarm(
-                "failed-records-alarm",
-                f"{self._name}: records failed and are being retried (throttling, access "
-                "denied, a crash); after max_receive_count tries they reach the DLQ",
-                self.metrics_namespace, metrics.RECORDS_FAILED,
-                {metrics.SERVICE_DIMENSION: self.metrics_service}, "Sum", 300, 0,
-            ),
-            self._alarm(
-                "errors-alarm", f"{self._name}: function errors", "AWS/Lambda", "Errors",
-                function, "Sum", 300, 0,
-            ),
-            self._alarm(
-                "throttles-alarm", f"{self._name}: function throttled", "AWS/Lambda",
-                "Throttles", function, "Sum", 300, 0,
-            ),
-        ]  # fmt: skip
+        alarms = []
         if self.dlq is not None:
             dlq = {"QueueName": self.dlq.name}
-            alarms[:0] = [
+            alarms += [
                 self._alarm(
                     "dlq-depth-alarm", f"{self._name}: messages in the dead-letter queue",
                     "AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq, "Maximum", 60, 0,
@@ -797,6 +808,37 @@ class QueueFunction(pulumi.ComponentResource):
                     self._s["dlq_age_alarm_seconds"],
                 ),
             ]  # fmt: skip
+        if self._s["create_queue"]:  # no queue: no message that could wait
+            alarms.append(
+                self._alarm(
+                    "queue-age-alarm", f"{self._name}: oldest message waits too long",
+                    "AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": self._queue_name},
+                    "Maximum", 300, self._s["queue_age_alarm_seconds"],
+                )
+            )  # fmt: skip
+        alarms += [
+            self._alarm(
+                "failed-records-alarm",
+                f"{self._name}: records failed and are being retried (throttling, access "
+                "denied, a crash); after max_receive_count tries they reach the DLQ",
+                self.metrics_namespace, metrics.RECORDS_FAILED,
+                {metrics.SERVICE_DIMENSION: self.metrics_service}, "Sum", 300, 0,
+            ),
+            self._alarm(
+                "errors-alarm", f"{self._name}: function errors", "AWS/Lambda", "Errors",
+                function, "Sum", 300, 0,
+            ),
+        ]  # fmt: skip
+        if self.feeds_function:
+            # Fed by its queue, a throttle is a fault (the mapping's concurrency should stay
+            # below the function's); a workflow step is throttled on purpose: its reserved
+            # concurrency is the back-pressure, and the workflow retries.
+            alarms.append(
+                self._alarm(
+                    "throttles-alarm", f"{self._name}: function throttled", "AWS/Lambda",
+                    "Throttles", function, "Sum", 300, 0,
+                )
+            )  # fmt: skip
         return alarms
 
     def _export(self) -> None:
@@ -809,7 +851,9 @@ class QueueFunction(pulumi.ComponentResource):
         self.dlq_url = self.dlq.url if self.dlq is not None else none
         self.dlq_name = self.dlq.name if self.dlq is not None else none
         self.log_group_name, self.log_group_arn = self.log_group.name, self.log_group.arn
-        self.event_source_mapping_uuid = self.event_source_mapping.uuid
+        self.event_source_mapping_uuid = (
+            self.event_source_mapping.uuid if self.event_source_mapping is not None else none
+        )
         self.layer_arn = self.layer.arn if self.layer is not None else none
         self.kms_key_arn = self.key.arn if self.key is not None else none
         self.register_outputs(

@@ -107,6 +107,8 @@ def pipeline_args(config: pulumi.Config | None = None) -> DocumentPipelineArgs:
         "sweep_max_age_minutes": config.get_int("sweepMaxAgeMinutes"),
         "sources": _json(config, "sources", None),
         "collect_contact": config.get("collectContact"),
+        "orchestration": config.get("orchestration"),
+        "workflow_type": config.get("workflowType"),
     }
     args.update({key: value for key, value in optional.items() if value not in (None, "")})
     return cast(DocumentPipelineArgs, args)

@@ -15,7 +15,9 @@ import pulumi
 
 from components import iam
 from components.validation import is_known
+from contract import orchestration as flow
 from contract import settings as env
+from contract import stages
 from contract.layout import INCOMING, Prefix
 from contract.stages import Stage
 
@@ -43,9 +45,13 @@ def encoded(variable: env.Variable, value: Any) -> pulumi.Input[str]:
 
 
 def environment(
-    stage: Stage, settings: Mapping[str, Any], resources: Resources
+    stage: Stage,
+    settings: Mapping[str, Any],
+    resources: Resources,
+    orchestration: str = flow.QUEUES,
 ) -> dict[str, pulumi.Input[str]]:
-    """Every variable the stage's function reads (contract.settings), with its value."""
+    """Every variable the stage's function reads (contract.settings), with its value; under
+    a workflow the chain's stages hand documents on without a next queue."""
     values: dict[env.Variable, Any] = {
         env.STAGE: stage.name,
         env.BUCKET: resources.bucket_name,
@@ -54,13 +60,14 @@ def environment(
     }
     if stage.table:
         values[env.TABLE] = resources.table_name
-    if stage.next:
-        values[env.NEXT_QUEUE_URL] = resources.queue_url(stage.next)
+    if flow.sends_to_queue(stage, stages.TABLE, orchestration):
+        values[env.NEXT_QUEUE_URL] = resources.queue_url(str(stage.next))
     for variable, argument in stage.settings.items():
         values[variable] = variable.default if argument is None else settings.get(argument)
+    variables = flow.variables(stage, stages.TABLE, orchestration)
     return {
         variable.name: encoded(variable, values[variable])
-        for variable in stage.variables
+        for variable in variables
         if values[variable] is not None
     }
 
@@ -69,7 +76,9 @@ def _grant(actions: list[str], resources: list[Any]) -> iam.PolicyStatementArgs:
     return {"actions": actions, "resources": resources}
 
 
-def grants(stage: Stage, resources: Resources) -> dict[str, iam.PolicyStatementArgs]:
+def grants(
+    stage: Stage, resources: Resources, orchestration: str = flow.QUEUES
+) -> dict[str, iam.PolicyStatementArgs]:
     """The stage's IAM on top of what QueueFunction grants (its queue, logs, X-Ray)."""
 
     def objects(prefix: Prefix) -> pulumi.Output[str]:
@@ -110,8 +119,10 @@ def grants(stage: Stage, resources: Resources) -> dict[str, iam.PolicyStatementA
                     "values": [f"{table_grant.key_prefix}*"],
                 }
             ]
-    if stage.next:
-        statements["send-next"] = _grant(["sqs:SendMessage"], [resources.queue_arn(stage.next)])
+    if flow.sends_to_queue(stage, stages.TABLE, orchestration):
+        statements["send-next"] = _grant(
+            ["sqs:SendMessage"], [resources.queue_arn(str(stage.next))]
+        )
     if stage.reads_queue_metrics:
         # GetMetricData supports no resource-level permissions: "*" is its only resource.
         statements["read-queue-metrics"] = _grant(iam.METRICS_READ_ACTIONS, ["*"])

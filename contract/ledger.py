@@ -47,6 +47,8 @@ class Attr:
     CATEGORY = "category"
     CONFIDENCE = "confidence"
     RETRIES = "retries"
+    PAGES = "pages"
+    OCR_CONFIDENCE = "ocr_confidence"
     MEDIA_TYPE = "media_type"
     """The kind detected from the document's bytes (contract of handlers/formats)."""
     METHOD = "method"

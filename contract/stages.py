@@ -30,7 +30,13 @@ from contract.layout import (
 FedBy = Literal["uploads", "schedule", "stage"]
 Work = Literal["document", "page", "tick"]
 
-COMMON_MODULES = ("handlers", "handlers.runtime", "handlers.config", "handlers.ledger")
+COMMON_MODULES = (
+    "handlers",
+    "handlers.runtime",
+    "handlers.config",
+    "handlers.ledger",
+    "handlers.steps",
+)
 """Handler modules every function ships beside its own (and the `contract` package)."""
 
 

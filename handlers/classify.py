@@ -22,7 +22,7 @@ from contract.categories import UNCLASSIFIED
 from contract.errors import DocumentError
 from contract.ledger import DONE, Attr
 from contract.messages import Document
-from handlers import ledger, runtime
+from handlers import ledger, runtime, steps
 from handlers.classifier import Classification
 from handlers.textio import read_local_text, read_s3_text
 
@@ -35,6 +35,12 @@ STAGE = "classify"
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     return dict(runtime.run_batch(STAGE, event, context, handle_record))
+
+
+def step_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    """A workflow step (docpipe:orchestration = stepfunctions): the document message in,
+    its settled status (`done`) out (handlers/steps.py)."""
+    return steps.run_step(STAGE, event, context, handle_record)
 
 
 def handle_record(record: SQSRecord) -> None:

@@ -39,6 +39,20 @@ def status_of(doc_id: str) -> str | None:
     return str(value) if value is not None else None
 
 
+def read(doc_id: str) -> dict[str, Any] | None:
+    """The document's item as plain values (numbers as Decimal), or None when it has none."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    response = runtime.client("dynamodb").get_item(
+        TableName=env.TABLE.read(), Key={ledger.KEY: {"S": doc_id}}, ConsistentRead=True
+    )
+    item = response.get("Item")
+    if item is None:
+        return None
+    deserializer = TypeDeserializer()
+    return {name: deserializer.deserialize(value) for name, value in item.items()}
+
+
 def passed(doc_id: str, stage: str) -> str | None:
     """The document's status when it has already gone past `stage` (or been settled): a
     message about it is then a replay, the stage's work and hand-off happened. Else None."""

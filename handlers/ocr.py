@@ -25,7 +25,7 @@ from contract.messages import (
     parse_upload_event,
     parse_upload_message,
 )
-from handlers import children, config, ledger, runtime
+from handlers import children, config, ledger, runtime, steps
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -47,6 +47,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict
     finally:
         runtime.metrics(STAGE).flush_metrics()
     return {"processed": [document.to_dict() for document in done if document is not None]}
+
+
+def step_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    """A workflow step (docpipe:orchestration = stepfunctions): one upload message in (the
+    intake queue's message body, as the pipe passes it), its document message out
+    (handlers/steps.py)."""
+    return steps.run_step(STAGE, event, context, handle_record, reject_upload)
 
 
 def _is_sqs_batch(event: dict[str, Any]) -> bool:
@@ -108,7 +115,8 @@ def process_object(ref: ObjectRef) -> Document | None:
     )
     runtime.forward(document)
     facts = {
-        "pages": document.pages,
+        Attr.PAGES: document.pages,
+        Attr.OCR_CONFIDENCE: document.ocr_confidence,
         Attr.MEDIA_TYPE: result.media_type,
         Attr.METHOD: result.method,
         Attr.ENCODING: result.encoding,
@@ -130,7 +138,32 @@ def _replayed(source: Source) -> bool:
     runtime.archive_upload(source, layout.REJECTED if status == REJECTED else layout.PROCESSED)
     runtime.logger(STAGE).info("replay: upload taken already", extra={"doc_id": source.doc_id})
     runtime.count(STAGE, "Replays")
+    if not runtime.replay_ends(status):
+        # A workflow step retried after its ledger write (the upload is gone from incoming/,
+        # so the work cannot be done again): pass on the document the ledger describes.
+        runtime.forward(_taken_document(source))
     return True
+
+
+def _taken_document(source: Source) -> Document:
+    """The document this stage passed on, rebuilt from the facts it recorded when done."""
+    item = ledger.read(source.doc_id) or {}
+    try:
+        # The event may not name the version (a manual event); the ledger has the one read.
+        version_id = source.version_id or item.get(Attr.SOURCE_VERSION)
+        return Document(
+            doc_id=source.doc_id,
+            source=Source(source.bucket, source.key, source.etag, version_id),
+            stage=STAGE,
+            keys={"text": layout.TEXT.key_for(source.doc_id)},
+            pages=int(item[Attr.PAGES]),
+            ocr_confidence=float(item[Attr.OCR_CONFIDENCE]),
+            media_type=item.get(Attr.MEDIA_TYPE),
+            method=item.get(Attr.METHOD),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        # A deployment bug, not bad input: the step fails and the workflow retries it.
+        raise RuntimeError(f"ledger item of {source.doc_id} lacks OCR facts: {exc}") from exc
 
 
 def reject_upload(source: Source, error: DocumentError) -> None:

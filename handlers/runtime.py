@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from contract import metrics as metrics_names
 from contract import settings as env
@@ -34,6 +34,59 @@ Unit = Literal["Count", "Milliseconds", "Percent", "Bytes"]
 # The document the record in hand is about, once a stage knows it: a document error then
 # settles that document as rejected instead of retrying the message.
 _document: ContextVar[Source | None] = ContextVar("docpipe_document", default=None)
+
+
+class Handoff(Protocol):
+    """How a stage passes a document on: the next queue, or a workflow step's output."""
+
+    def send(self, document: Document) -> None: ...
+
+    def replay_ends(self, status: str) -> bool:
+        """Does a document found at `status` (past this stage) end here as a replay?"""
+        ...
+
+    def refused(self, source: Source, error: DocumentError) -> None:
+        """The document stops here: it was settled as rejected."""
+        ...
+
+
+class QueueHandoff:
+    """Send to the next stage's queue (the stack names it in the environment)."""
+
+    def send(self, document: Document) -> None:
+        client("sqs").send_message(
+            QueueUrl=env.NEXT_QUEUE_URL.read(), MessageBody=document.to_json()
+        )
+
+    def replay_ends(self, status: str) -> bool:
+        # A stage records its status after sending: the next queue has the document.
+        return True
+
+    def refused(self, source: Source, error: DocumentError) -> None:
+        pass  # nothing was sent, and the message is done
+
+
+_QUEUE_HANDOFF = QueueHandoff()
+# None: the queue hand-off (a ContextVar default must not be a mutable object).
+_handoff: ContextVar[Handoff | None] = ContextVar("docpipe_handoff", default=None)
+
+
+def _current_handoff() -> Handoff:
+    return _handoff.get() or _QUEUE_HANDOFF
+
+
+@contextmanager
+def handing_off(handoff: Handoff) -> Iterator[Handoff]:
+    """Within this block, stages pass documents on through `handoff` (a workflow step)."""
+    token = _handoff.set(handoff)
+    try:
+        yield handoff
+    finally:
+        _handoff.reset(token)
+
+
+def replay_ends(status: str) -> bool:
+    return _current_handoff().replay_ends(status)
 
 
 @functools.cache
@@ -107,8 +160,8 @@ def archive_upload(source: Source, area: Prefix) -> str:
 
 
 def forward(document: Document) -> None:
-    """Hand the document to the next stage's queue (the stack names it in the environment)."""
-    client("sqs").send_message(QueueUrl=env.NEXT_QUEUE_URL.read(), MessageBody=document.to_json())
+    """Hand the document to the next stage: its queue, or the workflow (`handing_off`)."""
+    _current_handoff().send(document)
 
 
 def read_document(record: SQSRecord) -> Document:
@@ -127,11 +180,13 @@ def read_document(record: SQSRecord) -> Document:
 
 def take(record: SQSRecord, stage: str) -> Document | None:
     """The record's document, or None when the ledger shows the stage already passed it on
-    (SQS delivers at least once: the work and the hand-off happened)."""
+    (SQS delivers at least once: the work and the hand-off happened). A workflow step ends
+    only at a settled document: an unsettled one is done again (`Handoff.replay_ends`)."""
     from handlers import ledger
 
     document = read_document(record)
-    if ledger.passed(document.doc_id, stage):
+    status = ledger.passed(document.doc_id, stage)
+    if status is not None and replay_ends(status):
         logger(stage).info("replay: already passed on", extra={"doc_id": document.doc_id})
         count(stage, "Replays")
         return None
@@ -211,7 +266,7 @@ def run_batch(
         log.append_keys(request_id=context.aws_request_id)
 
     def record_handler(record: SQSRecord) -> None:
-        _handle_record(stage, record, handle, reject or _ledger_reject(stage))
+        _handle_record(stage, record, handle, reject or ledger_reject(stage))
 
     # An entirely failed batch is reported record by record, like a partial one, rather
     # than raised: the outcome (every record retried) is the same and the log is clearer.
@@ -222,7 +277,7 @@ def run_batch(
         metrics(stage).flush_metrics()
 
 
-def _ledger_reject(stage: str) -> Rejecter:
+def ledger_reject(stage: str) -> Rejecter:
     def reject(source: Source, error: DocumentError) -> None:
         from handlers import ledger
 
@@ -251,6 +306,7 @@ def settling(stage: str, reject: Rejecter) -> Iterator[Outcome]:
         if source is None or isinstance(exc, InvalidEnvelopeError):
             raise
         reject(source, exc)
+        _current_handoff().refused(source, exc)
         fields = {"doc_id": source.doc_id, "error": str(exc), "error_type": type(exc).__name__}
         logger(stage).warning("document rejected", extra=fields)
         count(stage, metrics_names.RECORDS_REJECTED)

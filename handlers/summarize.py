@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from contract.errors import DocumentError
 from contract.layout import SUMMARIES
 from contract.ledger import stage_done
-from handlers import config, ledger, runtime
+from handlers import config, ledger, runtime, steps
 from handlers.textio import read_local_text, read_s3_text
 
 if TYPE_CHECKING:
@@ -26,6 +26,12 @@ STAGE = "summarize"
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     return dict(runtime.run_batch(STAGE, event, context, handle_record))
+
+
+def step_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    """A workflow step (docpipe:orchestration = stepfunctions): the document message in,
+    the advanced one out (handlers/steps.py)."""
+    return steps.run_step(STAGE, event, context, handle_record)
 
 
 def handle_record(record: SQSRecord) -> None:

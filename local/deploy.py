@@ -123,6 +123,8 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             t.TOPIC: self._topic,
             t.TOPIC_SUBSCRIPTION: self._topic_subscription,
             t.KMS_KEY: self._kms_key,
+            t.STATE_MACHINE: self._state_machine,
+            t.PIPE: self._pipe,
         }
 
     @property
@@ -479,6 +481,49 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             ReturnSubscriptionArn=True,
         )["SubscriptionArn"]
         return arn, {"arn": arn}
+
+    # -- Step Functions and Pipes -----------------------------------------------------------
+
+    def _state_machine(self, inputs: Inputs, logical: str) -> Created:
+        name = _name(inputs, logical)
+        request: dict[str, Any] = {
+            "name": name,
+            "definition": inputs["definition"],
+            "roleArn": inputs["roleArn"],
+            "type": inputs.get("type") or "STANDARD",
+        }
+        logging = inputs.get("loggingConfiguration") or {}
+        if logging.get("logDestination"):
+            request["loggingConfiguration"] = {
+                "level": logging.get("level", "OFF"),
+                "includeExecutionData": bool(logging.get("includeExecutionData")),
+                "destinations": [
+                    {"cloudWatchLogsLogGroup": {"logGroupArn": logging["logDestination"]}}
+                ],
+            }
+        if inputs.get("tracingConfiguration"):
+            request["tracingConfiguration"] = {
+                "enabled": bool(inputs["tracingConfiguration"].get("enabled"))
+            }
+        # moto's engine parses the definition here: an invalid one fails the deploy.
+        arn = self.client("stepfunctions").create_state_machine(**request)["stateMachineArn"]
+        return arn, {"name": name, "arn": arn}
+
+    def _pipe(self, inputs: Inputs, logical: str) -> Created:
+        # moto stores a pipe and never moves a message: `local.pipe` does (see its docstring).
+        name = _name(inputs, logical)
+        request: dict[str, Any] = {
+            "Name": name,
+            "RoleArn": inputs["roleArn"],
+            "Source": inputs["source"],
+            "Target": inputs["target"],
+            "DesiredState": inputs.get("desiredState") or "RUNNING",
+        }
+        for key in ("sourceParameters", "targetParameters"):
+            if inputs.get(key):
+                request[key[:1].upper() + key[1:]] = _pascal(inputs[key])
+        arn = self.client("pipes").create_pipe(**request)["Arn"]
+        return name, {"name": name, "arn": arn}
 
     def _kms_key(self, inputs: Inputs, _logical: str) -> Created:
         request: dict[str, Any] = {"Description": inputs.get("description", "")}

@@ -80,8 +80,9 @@ class Emulator:
     def stop(self) -> None:
         if self._server is None:
             return
-        # moto's switches are process-wide: leave auth off for whatever runs next in-process.
+        # moto's switches are process-wide: leave them off for whatever runs next in-process.
         self.set_auth(enabled=False)
+        self.execute_state_machines(False)
         self._server.stop()
         self._server = None
 
@@ -107,6 +108,13 @@ class Emulator:
         """Forget every resource (moto's state outlives a server in the same process)."""
         self.set_auth(enabled=False)
         self._post("/moto-api/reset")
+        self.execute_state_machines(True)
+
+    def execute_state_machines(self, enabled: bool) -> None:
+        """moto's Step Functions engine runs executions (off by default: they only record
+        the start). Set before any state machine exists: the engine keeps its own."""
+        config = {"stepfunctions": {"execute_state_machine": enabled}}
+        self._post("/moto-api/config", json.dumps(config).encode())
 
     def set_auth(self, enabled: bool) -> None:
         """IAM authentication: every request after this must be signed by a known principal.

@@ -22,6 +22,10 @@ class Stats:
     cold_starts: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     timeouts: Counter[str] = field(default_factory=Counter)
+    # synchronous invokes refused at the function's reserved concurrency (workflow steps)
+    throttles: Counter[str] = field(default_factory=Counter)
+    # executions the local pipes started, by state machine name
+    executions_started: Counter[str] = field(default_factory=Counter)
     deleted: Counter[str] = field(default_factory=Counter)
     failed_records: Counter[str] = field(default_factory=Counter)
     # stage -> doc_id -> seconds from the message's enqueue to the end of its invocation
@@ -61,6 +65,23 @@ class ServiceMetrics:
                 MetricData=[{**datum, "Dimensions": dimensions} for datum in data],
             )
         except Exception as exc:  # metrics must never fail a batch; say so where it shows
+            with self.stats.lock:
+                self.stats.note_error(function_name, {"type": "Metrics", "message": str(exc)})
+
+    def record_throttle(self, function_name: str) -> None:
+        try:
+            self.cloudwatch.put_metric_data(
+                Namespace="AWS/Lambda",
+                MetricData=[
+                    {
+                        "MetricName": "Throttles",
+                        "Value": 1.0,
+                        "Unit": "Count",
+                        "Dimensions": [{"Name": "FunctionName", "Value": function_name}],
+                    }
+                ],
+            )
+        except Exception as exc:
             with self.stats.lock:
                 self.stats.note_error(function_name, {"type": "Metrics", "message": str(exc)})
 

@@ -18,6 +18,20 @@ and it does so for every message it sends and for every message a receive looks 
 2,000 messages waiting, one ReceiveMessage took 0.5 s. The patch returns a read-only mapping
 that computes an attribute when it is read.
 
+Step Functions' execution engine (moto/stepfunctions/parser, on when the emulator enables
+`execute_state_machine`) calls services through `boto_client_for`, which points at
+localhost:5000 (or MOTO_PORT) with the fixed keys "ak"/"sk": with IAM on, every call is
+denied, and the port is wrong. `route_engine` makes it use the emulator's endpoint and the
+state machine role's STS credentials, so the role's policy decides what the workflow may do,
+as on AWS. Its Lambda tasks call moto's Lambda, which cannot run code without Docker: the
+invoke goes to local mode's own runtime instead (`EngineRoutes.invoke`), after moto has
+authorised it: IAM names the operation `lambda:InvokeFunction` (moto checked `lambda:Invoke`,
+an action no policy grants), scoped to the function's ARN. Step Functions calls are scoped to
+the state machine or execution they name, as DynamoDB's are to their table (a pipe role
+allowed StartExecution on one state machine was denied everything). moto's engine also names an
+execution started without a name "None" (AWS generates one): it gets a UUID, as moto's plain
+Step Functions backend gives it.
+
 Pinned: pyproject.toml requires moto[server]==5.2.5; `apply_patches` refuses another version
 rather than patch code it was not tested against.
 """
@@ -25,8 +39,13 @@ rather than patch code it was not tested against.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 PATCHED_MOTO_VERSION = "5.2.5"
 
@@ -61,11 +80,14 @@ def dynamodb_table_arn(handler: Any) -> str:
     return f"arn:aws:dynamodb:{handler.region}:{handler.current_account}:table/{name}"
 
 
-# IAM authorises each SQS batch call as the action for one message.
-SQS_BATCH_ACTIONS = {
+# IAM authorises each SQS batch call as the action for one message, and Lambda's Invoke
+# operation as lambda:InvokeFunction.
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
+IAM_ACTIONS = {
     "sqs:SendMessageBatch": "sqs:SendMessage",
     "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    "lambda:Invoke": "lambda:InvokeFunction",
 }
 _applied = False
 
@@ -120,7 +142,7 @@ def _patch_queue_attributes() -> None:
 
 def iam_action(action: str) -> str:
     """The IAM action a request is authorised as."""
-    return SQS_BATCH_ACTIONS.get(action, action)
+    return IAM_ACTIONS.get(action, action)
 
 
 def _patch_batch_actions() -> None:
@@ -133,6 +155,184 @@ def _patch_batch_actions() -> None:
         self._action = iam_action(self._action)
 
     IAMRequestBase.__init__ = init_with_iam_action  # type: ignore[method-assign]
+
+
+# -- Step Functions' engine ------------------------------------------------------------------
+
+
+class Throttled(Exception):
+    """The function is at its concurrency limit (Lambda answers 429 TooManyRequests)."""
+
+
+@dataclass(frozen=True)
+class EngineRoutes:
+    """Where the execution engine's calls go while local mode runs."""
+
+    endpoint: str
+    credentials_for: Callable[[str], Any]
+    """Role ARN -> credentials with `as_boto()` (the role's STS session)."""
+    invoke: Callable[[str, bytes], tuple[bytes, str | None]]
+    """(function name or ARN, payload) -> (response payload, FunctionError or None); raises
+    Throttled, or KeyError for a function local mode does not run."""
+
+
+_routes: EngineRoutes | None = None
+ENGINE_READ_TIMEOUT_S = 960
+# The engine asks for a client on every call (each Task, each retry): building one costs
+# milliseconds of CPU, so one per role, service and region is kept (boto3 clients are
+# thread-safe). Cleared whenever the routes change.
+_clients: dict[tuple[str, str, str], Any] = {}
+_clients_lock = threading.Lock()
+# The engine's modules that imported `boto_client_for` by name (moto 5.2.5).
+ENGINE_CLIENT_MODULES = (
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_batch",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_events",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_glue",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sns",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sqs",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_unsupported",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval.resource_eval_s3",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3",
+)
+original_boto_client_for: Any = None
+
+
+def route_engine(routes: EngineRoutes | None) -> None:
+    """Send the engine's calls to `routes` (None: moto's own behaviour again)."""
+    global _routes
+    with _clients_lock:
+        _routes = routes
+        _clients.clear()
+
+
+def engine_client(region: str, service: str, state_credentials: Any = None) -> Any:
+    """`boto_client_for`, with the emulator's endpoint and the state's role credentials."""
+    routes = _routes
+    if routes is None or state_credentials is None:
+        return original_boto_client_for(region, service, state_credentials)
+    key = (state_credentials.role_arn, service, region)
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = _client(routes, *key)
+        return _clients[key]
+
+
+def _client(routes: EngineRoutes, role_arn: str, service: str, region: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    make_client: Any = boto3.client
+    return make_client(
+        service,
+        region_name=region,
+        endpoint_url=routes.endpoint,
+        # As moto's own: the engine's Retry decides on retries, not botocore.
+        config=Config(
+            parameter_validation=False,
+            retries={"max_attempts": 0, "total_max_attempts": 1},
+            # A Lambda task waits as long as its function may run (up to 15 minutes).
+            read_timeout=ENGINE_READ_TIMEOUT_S,
+            max_pool_connections=100,
+        ),
+        **routes.credentials_for(role_arn).as_boto(),
+    )
+
+
+def _patch_engine_clients() -> None:
+    import importlib
+
+    global original_boto_client_for
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    original_boto_client_for = boto_client.boto_client_for
+    for name in ENGINE_CLIENT_MODULES:
+        module = importlib.import_module(name)
+        assert module.boto_client_for is original_boto_client_for, name
+        module.boto_client_for = engine_client  # type: ignore[attr-defined]
+
+
+def _patch_execution_names() -> None:
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original = StepFunctionsParserBackend.start_execution
+
+    def start_execution(
+        self: Any, state_machine_arn: str, name: Any = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+    StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
+
+
+def stepfunctions_resource(handler: Any) -> str:
+    """`_determine_resource` for moto's StepFunctionResponse: the state machine (or the
+    execution, or activity) the request names, else `*`."""
+    try:
+        body = json.loads(handler.raw_body or b"{}")
+    except (TypeError, ValueError):
+        return "*"
+    if not isinstance(body, dict):
+        return "*"
+    for key in ("stateMachineArn", "executionArn", "activityArn"):
+        if isinstance(body.get(key), str):
+            return str(body[key])
+    return "*"
+
+
+INVOCATIONS_PATH = re.compile(r"/functions/(?P<function>[^/]+)/invocations/?$")
+
+
+def lambda_invoke_resource(handler: Any) -> str:
+    """`_determine_resource` for moto's LambdaResponse: an invoked function's ARN, else `*`."""
+    match = INVOCATIONS_PATH.search(handler.path or "")
+    if match is None:
+        return "*"
+    function = unquote(match.group("function"))
+    if function.startswith("arn:"):
+        return ":".join(function.split(":")[:7])  # without a version or alias
+    return f"arn:aws:lambda:{handler.region}:{handler.current_account}:function:{function}"
+
+
+def _patch_lambda_invoke() -> None:
+    from moto.awslambda.exceptions import LambdaClientError
+    from moto.awslambda.models import LambdaBackend
+    from moto.awslambda.responses import LambdaResponse
+
+    class TooManyRequests(LambdaClientError):
+        code = 429
+
+        def __init__(self, function: str) -> None:
+            super().__init__(
+                "TooManyRequestsException",
+                f"Rate Exceeded: {function} is at its reserved concurrency",
+            )
+
+    original = LambdaBackend.invoke
+
+    def invoke(
+        self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response: Any
+    ) -> Any:
+        if _routes is None:
+            return original(self, function_name, qualifier, body, headers, response)
+        payload = body if isinstance(body, bytes) else str(body or "{}").encode()
+        try:
+            result, error = _routes.invoke(function_name, payload)
+        except KeyError:
+            return original(self, function_name, qualifier, body, headers, response)
+        except Throttled as exc:
+            raise TooManyRequests(function_name) from exc
+        if error is not None:
+            response["x-amz-function-error"] = error
+        response["Content-Length"] = str(len(result))
+        return result
+
+    LambdaBackend.invoke = invoke  # type: ignore[method-assign,assignment]
+    LambdaResponse._determine_resource = lambda_invoke_resource  # type: ignore[attr-defined]
 
 
 def apply_patches() -> None:
@@ -150,4 +350,10 @@ def apply_patches() -> None:
     DynamoHandler._determine_resource = dynamodb_table_arn  # type: ignore[attr-defined]
     _patch_batch_actions()
     _patch_queue_attributes()
+    _patch_engine_clients()
+    _patch_execution_names()
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    StepFunctionResponse._determine_resource = stepfunctions_resource  # type: ignore[attr-defined]
+    _patch_lambda_invoke()
     _applied = True

@@ -1,7 +1,8 @@
 """`docpipe local run`: upload documents, wait until each is settled, report, tear down.
 
 A document is settled when its ledger item says `done` or `rejected` (with the reason), or a
-DLQ holds a message about it (`dead-lettered`). When the wait ends, a document the ledger
+DLQ holds a message about it (`dead-lettered`; with the Step Functions orchestration also a
+failed execution about it, `local.executions`). When the wait ends, a document the ledger
 knows but has not settled, or whose message is still in flight, is `in-progress`; `lost`
 counts only uploads with no trace at all. Each poll reads the ledger items of the documents
 still unsettled (BatchGetItem), so its cost does not grow with the table.
@@ -21,6 +22,7 @@ from contract.layout import INCOMING
 from contract.ledger import Attr
 from contract.messages import doc_id_for, doc_id_in
 from handlers.formats.model import SUFFIXES
+from local import executions
 from local.metrics import queued_doc_ids
 from local.session import LocalSession
 
@@ -28,6 +30,8 @@ from local.session import LocalSession
 DOCUMENT_SUFFIXES = frozenset(s for suffixes in SUFFIXES.values() for s in suffixes)
 # A DLQ message stays hidden this long once seen, so each poll sees new ones only.
 DLQ_HOLD_S = 600
+# Where failed executions count among the dead letters.
+WORKFLOW = "workflow"
 
 
 @dataclass
@@ -128,10 +132,14 @@ class Watcher:
         self.dead_letters: dict[str, dict[str, str | None]] = {}
         self._handles: list[tuple[str, str]] = []
         self._dlq_urls: dict[str, str] = dict(session.outputs.get("dlq_urls") or {})
+        self.state_machine: str | None = session.outputs.get("state_machine_arn")
 
     def poll(self, uploads: list[Upload]) -> None:
         for url_stage, url in self._dlq_urls.items():
             self._read_dlq(url_stage, url)
+        if self.state_machine:
+            failed = self.dead_letters.setdefault(WORKFLOW, {})
+            executions.ended_badly(self.session.client("stepfunctions"), self.state_machine, failed)
         dead = self.dead_doc_ids()
         # an upload sent twice is one document: one key per document
         unsettled = sorted({u.doc_id for u in uploads if not self._settled(u.doc_id, dead)})
@@ -265,6 +273,9 @@ def build_report(
 ) -> Report:
     dead = watcher.dead_doc_ids()
     in_flight = _in_flight_doc_ids(session)
+    if watcher.state_machine:
+        sfn = session.client("stepfunctions")
+        in_flight |= executions.running_documents(sfn, watcher.state_machine)
     documents = []
     for upload_ in uploads:
         item = watcher.items.get(upload_.doc_id)

@@ -5,6 +5,7 @@
 - `local.scheduler`: schedules that tick locally.
 - `local.metrics`: local counters, and the AWS/Lambda metrics each invocation publishes to the
   emulator's CloudWatch, for `docpipe status`.
+- `local.workflow`: Step Functions executions and the pipes that start them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from local.poller import QueuePoller
 from local.pool import PROJECT_DIR, FunctionPool
 from local.scheduler import Periodic, ScheduleTicker
 from local.topology import FunctionSpec, MappingSpec, Topology
+from local.workflow import WorkflowRuntime
 
 # Worker processes per function at most, whatever the mapping allows: a laptop is not a fleet.
 DEFAULT_LOCAL_CONCURRENCY = 4
@@ -85,6 +87,7 @@ class LambdaRuntime:
         self.ticker = ScheduleTicker(
             topology.schedules, self.sqs_for_role, options.schedule_interval_s
         )
+        self.workflow: WorkflowRuntime | None = None
 
     def credentials_for(self, role_arn: str) -> Credentials:
         if role_arn not in self._credentials:
@@ -153,11 +156,23 @@ class LambdaRuntime:
             )
             self.pollers.append(poller)
             poller.start()
+        self.workflow = WorkflowRuntime(
+            self.emulator,
+            self.topology,
+            self.pools,
+            self.credentials_for,
+            self.options.local_concurrency,
+            self.stats,
+            self.metrics,
+        )
+        self.workflow.start()
         self.ticker.start()
         if self.queue_metrics:
             self.queue_metrics.start()
 
     def stop(self) -> None:
+        if self.workflow is not None:
+            self.workflow.stop()  # no new executions
         self.ticker.stop()
         if self.queue_metrics:
             self.queue_metrics.stop()

@@ -1,7 +1,8 @@
 """What local mode runs, read from the stack's registrations (never from names or guesses).
 
-Functions, the event source mappings that feed them, queues with their redrive targets and
-schedules come from the inputs the program registered and the state the emulator returned.
+Functions, the event source mappings that feed them, queues with their redrive targets,
+schedules, state machines and the pipes that start them come from the inputs the program
+registered and the state the emulator returned.
 """
 
 from __future__ import annotations
@@ -65,12 +66,32 @@ class ScheduleSpec:
     message: str
 
 
+@dataclass(frozen=True)
+class StateMachineSpec:
+    name: str
+    arn: str
+    role_arn: str
+    type: str  # STANDARD or EXPRESS
+
+
+@dataclass(frozen=True)
+class PipeSpec:
+    name: str
+    source: QueueSpec
+    target: StateMachineSpec
+    role_arn: str
+    batch_size: int
+    invocation_type: str  # FIRE_AND_FORGET or REQUEST_RESPONSE
+
+
 @dataclass
 class Topology:
     functions: list[FunctionSpec] = field(default_factory=list)
     queues: list[QueueSpec] = field(default_factory=list)
     mappings: list[MappingSpec] = field(default_factory=list)
     schedules: list[ScheduleSpec] = field(default_factory=list)
+    state_machines: list[StateMachineSpec] = field(default_factory=list)
+    pipes: list[PipeSpec] = field(default_factory=list)
 
     def queue_by_arn(self, arn: str) -> QueueSpec:
         for queue in self.queues:
@@ -153,6 +174,32 @@ def _schedule(state: dict[str, Any], topology: Topology) -> ScheduleSpec:
     )
 
 
+def _state_machine(state: dict[str, Any]) -> StateMachineSpec:
+    return StateMachineSpec(
+        name=state["name"],
+        arn=state["arn"],
+        role_arn=state["roleArn"],
+        type=state.get("type") or "STANDARD",
+    )
+
+
+def _pipe(state: dict[str, Any], topology: Topology) -> PipeSpec:
+    (target,) = [m for m in topology.state_machines if m.arn == state["target"]]
+    source = (state.get("sourceParameters") or {}).get("sqsQueueParameters") or {}
+    target_parameters = (state.get("targetParameters") or {}).get(
+        "stepFunctionStateMachineParameters"
+    ) or {}
+    return PipeSpec(
+        name=state["name"],
+        source=topology.queue_by_arn(state["source"]),
+        target=target,
+        role_arn=state["roleArn"],
+        batch_size=_int(source.get("batchSize"), 10),  # Pipes' default for SQS
+        # the API's default when the parameters are left out
+        invocation_type=target_parameters.get("invocationType") or "REQUEST_RESPONSE",
+    )
+
+
 def read_topology(stack: StackRun) -> Topology:
     """Functions, queues, mappings and schedules from the state the emulator returned."""
     topology = Topology()
@@ -163,5 +210,11 @@ def read_topology(stack: StackRun) -> Topology:
         _schedule(r.state, topology)
         for r in stack.by_type(t.SCHEDULE)
         if r.state.get("state", "ENABLED") == "ENABLED"
+    ]
+    topology.state_machines = [_state_machine(r.state) for r in stack.by_type(t.STATE_MACHINE)]
+    topology.pipes = [
+        _pipe(r.state, topology)
+        for r in stack.by_type(t.PIPE)
+        if r.state.get("desiredState", "RUNNING") == "RUNNING"
     ]
     return topology

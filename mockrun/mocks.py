@@ -73,7 +73,9 @@ def _role(inputs: dict[str, Any], logical: str) -> tuple[str, dict[str, Any]]:
 
 def _named(service: str, resource_prefix: str, name_key: str = "name"):
     def build(inputs: dict[str, Any], logical: str) -> tuple[str, dict[str, Any]]:
-        name = inputs.get(name_key) or physical_name(logical)
+        prefix = inputs.get(f"{name_key}Prefix")
+        generated = f"{prefix}{physical_name(logical)[-7:]}" if prefix else physical_name(logical)
+        name = inputs.get(name_key) or generated
         return name, {name_key: name, "arn": _arn(service, f"{resource_prefix}{name}")}
 
     return build
@@ -116,6 +118,8 @@ _BUILDERS = {
     t.TOPIC: _named("sns", ""),
     t.SCHEDULE: _named("scheduler", "schedule/default/"),
     t.KMS_KEY: _key,
+    t.STATE_MACHINE: _named("states", "stateMachine:"),
+    t.PIPE: _named("pipes", "pipe/"),
 }
 
 

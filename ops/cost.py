@@ -1,10 +1,17 @@
 """Monthly cost estimate of a docpipe stack, beside the managed alternative.
 
 Everything the stack decides comes from its mock run (memory, architecture, schedule, log
-retention, alarms, keys); per-stage durations come from `bench/stage_durations.json`, which
-`bench/stage_durations.py` records on this machine; prices come from `ops/prices.json`, with
-their date and sources. Assumptions a stack cannot know (pages and size of a document, log
-volume) are explicit arguments with defaults.
+retention, alarms, keys, the orchestration and its workflow's definition); per-stage
+durations come from `bench/stage_durations.json`, which `bench/stage_durations.py` records
+on this machine; prices come from `ops/prices.json`, with their date and sources.
+Assumptions a stack cannot know (pages and size of a document, log volume) are explicit
+arguments with defaults. `compare_orchestrations` prices one stack under each orchestration.
+
+Under the Step Functions orchestration a document costs its workflow instead of the queue
+hand-offs between stages: Standard bills each state transition (a Task or Choice entered;
+retries are more, and are not counted here: a throttled burst adds one per retry), Express
+bills each execution and its duration (the steps' Lambda time, at the 64 MB minimum), and
+the pipe bills one request per message it starts an execution for.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contract import orchestration as flow
 from contract import settings as env
 from contract import stages
 from contract.aws import FULL_VCPU_MB
@@ -144,6 +152,25 @@ def _mean_retention_days(registrations: list[Registration]) -> float:
 
 
 @dataclass(frozen=True)
+class Workflow:
+    """The stack's state machine, as the bill sees it."""
+
+    type: str
+    transitions_per_document: int
+
+
+def _workflow(registrations: list[Registration]) -> Workflow | None:
+    from components.workflow_definition import transitions_per_document
+
+    machines = [r for r in registrations if r.type == t.STATE_MACHINE]
+    if not machines:
+        return None
+    definition = json.loads(machines[0].inputs["definition"])
+    kind = str(machines[0].inputs.get("type") or flow.STANDARD)
+    return Workflow(kind, transitions_per_document(definition))
+
+
+@dataclass(frozen=True)
 class StackUsage:
     """What the stack decides that costs money, read once from its registrations."""
 
@@ -154,6 +181,8 @@ class StackUsage:
     dashboards: int
     kms_keys: int
     mean_log_retention_days: float
+    workflow: Workflow | None = None
+    pipes: int = 0
 
     @classmethod
     def of(cls, registrations: list[Registration]) -> StackUsage:
@@ -172,6 +201,8 @@ class StackUsage:
             dashboards=count(t.DASHBOARD),
             kms_keys=count(t.KMS_KEY),
             mean_log_retention_days=_mean_retention_days(registrations),
+            workflow=_workflow(registrations),
+            pipes=count(t.PIPE),
         )
 
     def invocations(self, stage: str, a: Assumptions) -> float:
@@ -198,6 +229,7 @@ def estimate(
     for lines in (
         _lambda_lines(usage, assumptions, prices["lambda"], durations),
         _sqs_lines(usage, assumptions, prices["sqs"]),
+        _workflow_lines(usage, assumptions, prices, durations),
         _s3_lines(usage, assumptions, prices["s3"]),
         _dynamodb_lines(usage, assumptions, prices["dynamodb"]),
         _observability_lines(usage, assumptions, prices),
@@ -213,25 +245,65 @@ def _lambda_lines(
     lines = {}
     for stage, settings in sorted(usage.stages.items()):
         invocations = usage.invocations(stage, a)
-        measured = _stage_seconds(stage, durations, a, usage)
-        if measured is None:
+        if _stage_seconds(stage, durations, a, usage) is None:
             lines[f"lambda {stage} compute (not measured)"] = 0.0
-            measured = 0.0
-        # A CPU-bound stage measured on one core runs 1769/memory times longer below one vCPU.
-        seconds = measured * max(1.0, FULL_VCPU_MB / settings.memory_mb)
+        seconds = _billed_seconds(stage, settings, durations, a, usage)
         gb_seconds = invocations * seconds * settings.memory_mb / 1024
         lines[f"lambda {stage} compute"] = gb_seconds * price["gb_second"][settings.architecture]
         lines[f"lambda {stage} requests"] = invocations * price["request_per_million"] / 1e6
     return lines
 
 
+def _billed_seconds(
+    stage: str,
+    settings: StageSettings,
+    durations: dict[str, Any],
+    a: Assumptions,
+    usage: StackUsage,
+) -> float:
+    """One invocation's seconds at the function's memory (0 when not measured): a
+    CPU-bound stage measured on one core runs 1769/memory times longer below one vCPU."""
+    measured = _stage_seconds(stage, durations, a, usage) or 0.0
+    return measured * max(1.0, FULL_VCPU_MB / settings.memory_mb)
+
+
 def _sqs_lines(usage: StackUsage, a: Assumptions, price: dict[str, Any]) -> Lines:
-    idle_polls = usage.mappings * IDLE_POLLERS * SECONDS_PER_MONTH / LONG_POLL_SECONDS
-    # each stage a document passes carries it through its queue; the sweep queue each tick,
-    # and the first queue what the sweep sends on (at most one per tick counted here)
-    work_messages = len(stages.TABLE.chain()) * a.docs_per_month + 2 * usage.sweeps_per_month
+    # a pipe polls its queue as an event source mapping's pollers do
+    pollers = usage.mappings + usage.pipes
+    idle_polls = pollers * IDLE_POLLERS * SECONDS_PER_MONTH / LONG_POLL_SECONDS
+    # each stage a document passes carries it through its queue (under a workflow, only the
+    # first: the intake); the sweep queue each tick, and the first queue what the sweep sends
+    # on (at most one per tick counted here)
+    queued_stages = 1 if usage.workflow else len(stages.TABLE.chain())
+    work_messages = queued_stages * a.docs_per_month + 2 * usage.sweeps_per_month
     requests = idle_polls + work_messages * SQS_REQUESTS_PER_MESSAGE
     return {"sqs requests": requests * price["request_per_million"] / 1e6}
+
+
+def _workflow_lines(
+    usage: StackUsage, a: Assumptions, prices: dict[str, Any], durations: dict[str, Any]
+) -> Lines:
+    workflow = usage.workflow
+    if workflow is None:
+        return {}
+    price, docs = prices["stepfunctions"], a.docs_per_month
+    lines = {"pipes requests": docs * usage.pipes * prices["pipes"]["request_per_million"] / 1e6}
+    if workflow.type == flow.EXPRESS:
+        # an execution lasts as long as its steps' Lambda invocations (plus milliseconds)
+        seconds = sum(
+            _billed_seconds(stage.name, usage.stages[stage.name], durations, a, usage)
+            for stage in stages.TABLE.chain()
+            if stage.name in usage.stages
+        )
+        gb_seconds = docs * seconds * price["express_memory_chunk_mb"] / 1024
+        lines["step functions express requests"] = docs * price["express_request_per_million"] / 1e6
+        lines["step functions express duration"] = gb_seconds * price["express_gb_second"]
+    else:
+        transitions = docs * workflow.transitions_per_document
+        lines["step functions state transitions"] = (
+            transitions * price["standard_transition_per_thousand"] / 1000
+        )
+    return lines
 
 
 def _s3_lines(usage: StackUsage, a: Assumptions, price: dict[str, Any]) -> Lines:
@@ -311,3 +383,33 @@ def managed_alternative(a: Assumptions, prices: dict[str, Any]) -> dict[str, flo
         ),
         "comprehend model management": comprehend["custom_model_management_per_month"],
     }
+
+
+ORCHESTRATIONS: dict[str, dict[str, str]] = {
+    "queues": {"orchestration": flow.QUEUES},
+    "stepfunctions STANDARD": {"orchestration": flow.STEPFUNCTIONS, "workflowType": flow.STANDARD},
+    "stepfunctions EXPRESS": {"orchestration": flow.STEPFUNCTIONS, "workflowType": flow.EXPRESS},
+}
+"""Each orchestration `compare_orchestrations` prices, as the stack config that selects it."""
+
+
+def compare_orchestrations(
+    stack: str,
+    assumptions: Assumptions,
+    overrides: dict[str, str] | None = None,
+    prices: dict[str, Any] | None = None,
+    durations: dict[str, Any] | None = None,
+) -> dict[str, Estimate | str]:
+    """The same stack and volume under each orchestration: its estimate, or why the stack
+    cannot take that orchestration (a validation error, e.g. steps too long for Express)."""
+    from mockrun import run_program
+
+    results: dict[str, Estimate | str] = {}
+    for name, config in ORCHESTRATIONS.items():
+        try:
+            run = run_program(stack, {**(overrides or {}), **config})
+        except ValueError as error:
+            results[name] = str(error).splitlines()[-1].strip(" -")
+            continue
+        results[name] = estimate(run.registrations, assumptions, prices, durations)
+    return results

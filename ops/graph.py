@@ -2,7 +2,9 @@
 
 Nothing here is drawn by hand: every arrow comes from a resource property that makes the flow
 happen (a bucket notification, an event source mapping, a redrive policy, a schedule target, a
-function's environment), so the picture cannot drift from the stack.
+function's environment, a pipe), so the picture cannot drift from the stack. A state machine is
+drawn as its states, from its definition: each Task with the function it invokes, each Choice
+with where it goes.
 """
 
 from __future__ import annotations
@@ -26,6 +28,28 @@ NODE_TYPES = {
 }
 
 
+# How each state of a definition is drawn.
+STATE_KINDS = {"Task": "task", "Choice": "choice", "Succeed": "end", "Fail": "end"}
+
+
+@dataclass(frozen=True)
+class StateNode:
+    """A state of a state machine, drawn inside the machine's component (not a resource)."""
+
+    urn: str
+    """`<state machine URN>#<state>`: unique, and never a resource's URN."""
+    name: str
+    """`<state machine name>/<state>`."""
+    state: str
+    type: str
+    """The ASL state type (Task, Choice, Succeed, Fail, ...)."""
+    parent: str
+    """The state machine's parent (its component)."""
+
+
+Node = Registration | StateNode
+
+
 @dataclass(frozen=True)
 class Edge:
     source: str  # URN
@@ -35,12 +59,19 @@ class Edge:
 
 @dataclass
 class FlowGraph:
-    nodes: dict[str, Registration] = field(default_factory=dict)
+    nodes: dict[str, Node] = field(default_factory=dict)
     components: dict[str, Registration] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
 
     def kind(self, urn: str) -> str:
-        return NODE_TYPES[self.nodes[urn].type]
+        node = self.nodes[urn]
+        if isinstance(node, StateNode):
+            return STATE_KINDS.get(node.type, "task")
+        return NODE_TYPES[node.type]
+
+    def label(self, urn: str) -> str:
+        node = self.nodes[urn]
+        return node.state if isinstance(node, StateNode) else node.name
 
     def by_parent(self) -> dict[str, list[str]]:
         """Node URNs grouped under the resource that parents them, sorted: runs register
@@ -87,9 +118,38 @@ def build_graph(registrations: list[Registration]) -> FlowGraph:
 
     for r in registrations:
         _add_edges(r, link)
+        if r.type == t.STATE_MACHINE:
+            _add_states(r, graph, lookup, link)
     _add_storage_edges(registrations, link)
     graph.edges.sort(key=lambda e: (e.source, e.target, e.label))
     return graph
+
+
+def _add_states(machine: Registration, graph: FlowGraph, lookup: dict[str, str], link: Any) -> None:
+    """The machine's states as nodes, with the arrows its definition draws between them and
+    to the functions its Tasks invoke; a pipe's arrow goes to its first state."""
+    definition = _json(machine.inputs.get("definition"))
+    states = definition.get("States") or {}
+    ids = {name: f"{machine.urn}#{name}" for name in states}
+    for name, state in states.items():
+        node = StateNode(ids[name], f"{machine.name}/{name}", name, state["Type"], machine.parent)
+        graph.nodes[node.urn] = node
+        lookup.setdefault(node.urn, node.urn)
+    start = ids.get(definition.get("StartAt", ""))
+    for value in _identifiers(machine):
+        if start:
+            lookup.setdefault(value, start)
+    for name, state in states.items():
+        here = ids[name]
+        function = (state.get("Parameters") or {}).get("FunctionName")
+        link(here, function, "invoke")
+        link(here, ids.get(state.get("Next", "")), "")
+        for choice in state.get("Choices") or []:
+            condition = choice.get("StringEquals", "")
+            link(here, ids.get(choice.get("Next", "")), f"{condition}")
+        link(here, ids.get(state.get("Default", "")), "otherwise")
+        for catch in state.get("Catch") or []:
+            link(here, ids.get(catch.get("Next", "")), "catch")
 
 
 def _policy_statements(registrations: list[Registration]) -> dict[str, list[dict[str, Any]]]:
@@ -155,6 +215,8 @@ def _add_edges(r: Registration, link: Any) -> None:
     elif r.type == t.FUNCTION:
         env = (inputs.get("environment") or {}).get("variables") or {}
         link(r.state.get("arn"), env.get(settings.NEXT_QUEUE_URL.name), "send")
+    elif r.type == t.PIPE:
+        link(inputs.get("source"), inputs.get("target"), "pipe")
 
 
 def _node_id(urn: str) -> str:
@@ -167,6 +229,9 @@ MERMAID_SHAPES = {
     "function": ("(", ")"),
     "table": ("[(", ")]"),
     "schedule": ("{{", "}}"),
+    "task": ("([", "])"),
+    "choice": ("{", "}"),
+    "end": ("((", "))"),
 }
 
 
@@ -178,7 +243,7 @@ def to_mermaid(graph: FlowGraph) -> str:
             lines.append(f'  subgraph {_node_id(parent)}["{component.name}: {component.type}"]')
         for urn in urns:
             left, right = MERMAID_SHAPES[graph.kind(urn)]
-            lines.append(f'    {_node_id(urn)}{left}"{graph.nodes[urn].name}"{right}')
+            lines.append(f'    {_node_id(urn)}{left}"{graph.label(urn)}"{right}')
         if component:
             lines.append("  end")
     for edge in graph.edges:
@@ -193,6 +258,9 @@ DOT_SHAPES = {
     "function": "ellipse",
     "table": "cylinder",
     "schedule": "hexagon",
+    "task": "box",
+    "choice": "diamond",
+    "end": "doublecircle",
 }
 
 
@@ -205,7 +273,7 @@ def to_dot(graph: FlowGraph) -> str:
             lines.append(f'    label="{component.name}: {component.type}";')
         for urn in urns:
             shape = DOT_SHAPES[graph.kind(urn)]
-            lines.append(f'    {_node_id(urn)} [label="{graph.nodes[urn].name}", shape={shape}];')
+            lines.append(f'    {_node_id(urn)} [label="{graph.label(urn)}", shape={shape}];')
         if component:
             lines.append("  }")
     for edge in graph.edges:

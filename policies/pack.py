@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from policies import alarms, collector, dynamodb, iam, lambda_, logs_kms_scheduler, s3, sqs
+from policies import (
+    alarms,
+    collector,
+    dynamodb,
+    iam,
+    lambda_,
+    logs_kms_scheduler,
+    s3,
+    sqs,
+    stepfunctions,
+)
 
 PACK_NAME = "docpipe"
 PACK_VERSION = "0.1.0"  # keep equal to PulumiPolicy.yaml's version
@@ -18,6 +28,7 @@ POLICIES: list[Policy] = [
     *collector.POLICIES,
     *logs_kms_scheduler.POLICIES,
     *alarms.POLICIES,
+    *stepfunctions.POLICIES,
 ]
 
 

@@ -45,6 +45,8 @@ METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 TOPIC = "aws:sns/topic:Topic"
 TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
+PIPE = "aws:pipes/pipe:Pipe"
 
 # Provider functions (invokes) a component calls.
 GET_CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"

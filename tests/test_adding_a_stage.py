@@ -115,6 +115,33 @@ def test_the_policy_gate_passes_the_stack_with_the_stage(run: StackRun) -> None:
     assert result.mandatory == []
 
 
+def test_the_workflow_calls_it_between_summarize_and_classify(
+    with_relay: stages.StageTable,
+) -> None:
+    # GIVEN the stack under the Step Functions orchestration: no edit beyond the table entry
+    run = run_program("dev", {"orchestration": "stepfunctions"})
+    definition = json.loads(run.named("docpipe-workflow-state-machine").inputs["definition"])
+
+    # THEN the relay is a step of its own, called with summarize's output
+    states = definition["States"]
+    assert [n for n, s in states.items() if s["Type"] == "Task"] == [
+        "ocr",
+        "summarize",
+        "relay",
+        "classify",
+    ]
+    assert states["after summarize"]["Choices"][0]["Next"] == "relay"
+    assert states["relay"]["Next"] == "after relay"
+    assert states["relay"]["Parameters"]["FunctionName"] == arn(run, "docpipe-relay-function")
+    function = run.named("docpipe-relay-function").inputs
+    assert function["handler"] == "tests.stages.relay.step_handler"
+    assert "DOCPIPE_NEXT_QUEUE_URL" not in variables(run, "relay")
+    policy = json.loads(run.named("docpipe-workflow-role-policy").inputs["policy"])
+    (invoke,) = [s for s in policy["Statement"] if s["Sid"] == "InvokeStepFunctions"]
+    assert arn(run, "docpipe-relay-function") in invoke["Resource"]
+    assert [r.name for r in run.by_type("aws:sqs/queue:Queue") if "relay" in r.name] == []
+
+
 def test_the_packager_builds_its_zip(with_relay: stages.StageTable, tmp_path: Path) -> None:
     from packager.build import build
 

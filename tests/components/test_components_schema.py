@@ -28,6 +28,7 @@ def test_every_component_is_analyzed(schema: Any) -> None:
     assert sorted(schema["component_definitions"]) == [
         "DocumentPipeline",
         "DocumentStore",
+        "DocumentWorkflow",
         "QueueFunction",
         "ResultsTable",
         "ScheduledTrigger",
@@ -41,6 +42,7 @@ def test_every_component_is_analyzed(schema: Any) -> None:
         "SourceArgs",
         "StageArgs",
         "TableIndexArgs",
+        "WorkflowStepArgs",
     ]
 
 
@@ -71,6 +73,7 @@ def test_required_and_optional_inputs(schema: Any) -> None:
         "DocumentStore": [],
         "ResultsTable": [],
         "ScheduledTrigger": ["queueArn", "scheduleExpression"],
+        "DocumentWorkflow": ["sourceQueueArn", "steps"],
         "DocumentPipeline": [],
     }
 
@@ -92,7 +95,11 @@ def test_outputs_are_named_by_resource(schema: Any) -> None:
     assert outputs["DocumentPipeline"] == sorted(
         ["bucketName", "bucketArn", "tableName", "tableArn", "queueUrls", "queueArns",
          "dlqUrls", "dlqArns", "functionNames", "functionArns", "roleArns", "scheduleArn",
-         "alarmTopicArn", "dashboardName"]
+         "alarmTopicArn", "dashboardName", "stateMachineArn"]
+    )  # fmt: skip
+    assert outputs["DocumentWorkflow"] == sorted(
+        ["stateMachineArn", "stateMachineName", "roleArn", "pipeArn", "pipeName", "pipeRoleArn",
+         "logGroupName"]
     )  # fmt: skip
 
 

@@ -71,6 +71,7 @@ def test_code_zips_are_reproducible_and_hold_only_their_stage(tmp_path: Path) ->
             "handlers.runtime",
             "handlers.config",
             "handlers.ledger",
+            "handlers.steps",
             *stage.modules,
         }
         assert handlers == sorted(source_file(m) for m in modules)

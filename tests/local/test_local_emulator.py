@@ -167,12 +167,14 @@ def test_lazy_queue_attributes_answer_exactly_as_moto_does(emulator: Emulator) -
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize(
+    ("stack", "orchestration"), [("dev", "queues"), ("prod", "queues"), ("dev", "stepfunctions")]
+)
 def test_every_resource_of_the_stack_is_created_in_the_emulator(
-    emulator: Emulator, stack: str
+    emulator: Emulator, stack: str, orchestration: str
 ) -> None:
     mocks = EmulatorMocks(emulator)
-    run = run_program(stack, mocks=mocks)
+    run = run_program(stack, {"orchestration": orchestration}, mocks=mocks)
     custom_types = {r.type for r in run.registrations if r.custom}
     assert custom_types <= set(mocks.supported_types)
     assert mocks.deployment.errors == []
@@ -208,3 +210,11 @@ def test_every_resource_of_the_stack_is_created_in_the_emulator(
     assert alarm["Metrics"][3]["Expression"] == (
         "IF(seen >= 20, 100 * FILL(rejected, 0) / seen, 0)"
     )
+    if orchestration == "stepfunctions":
+        # moto's engine parsed the definition when the state machine was created
+        machine = emulator.client("stepfunctions").describe_state_machine(
+            stateMachineArn=run.outputs["state_machine_arn"]
+        )
+        assert json.loads(machine["definition"])["StartAt"] == "ocr"
+        (pipe,) = emulator.client("pipes").list_pipes()["Pipes"]
+        assert pipe["Target"] == run.outputs["state_machine_arn"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -161,3 +162,94 @@ def test_real_stack_estimate_prices_every_stage() -> None:
         document["managed_alternative_usd_per_month"]
         == 10_000 * 2 * 0.0015 + 10_000 * 50 * 0.0005 + 0.5
     )
+
+
+# -- the Step Functions orchestration ----------------------------------------------------------
+
+WORKFLOW_PRICES: dict[str, Any] = {
+    **PRICES,
+    "stepfunctions": {
+        "standard_transition_per_thousand": 0.025,
+        "express_request_per_million": 1.0,
+        "express_gb_second": 0.00002,
+        "express_memory_chunk_mb": 64,
+    },
+    "pipes": {"request_per_million": 0.4},
+}
+
+
+def workflow(kind: str) -> list[Registration]:
+    """The chain's three functions, started by a pipe through a state machine of `kind`."""
+    from components.workflow_definition import Step, definition
+
+    steps = [Step(s, f"arn:{s}", 30, 5) for s in ("ocr", "summarize", "classify")]
+    return [
+        function("ocr", 1024, "arm64"),
+        function("summarize", 2048, "x86_64"),
+        function("classify", 2048, "x86_64"),
+        resource(
+            "aws:sfn/stateMachine:StateMachine",
+            "flow",
+            type=kind,
+            definition=json.dumps(definition(steps, 3600, "flow")),
+        ),
+        resource("aws:pipes/pipe:Pipe", "pipe"),
+    ]
+
+
+def test_a_standard_workflow_bills_its_transitions_and_the_pipe_its_requests() -> None:
+    result = estimate(
+        workflow("STANDARD"), Assumptions(docs_per_month=1000), WORKFLOW_PRICES, DURATIONS
+    )
+    # ocr, after ocr, summarize, after summarize, classify: five transitions a document
+    assert result.lines["step functions state transitions"] == pytest.approx(
+        1000 * 5 * 0.025 / 1000
+    )
+    assert result.lines["pipes requests"] == pytest.approx(1000 * 0.4 / 1e6)
+    # one pipe polling the intake; one queued message a document (the intake), none between
+    assert result.lines["sqs requests"] == pytest.approx(
+        (5 * 2_592_000 / 20 + 1000 * 3) * 0.4 / 1e6
+    )
+    assert not any(name.startswith("step functions express") for name in result.lines)
+
+
+def test_an_express_workflow_bills_requests_and_the_steps_duration_at_64_mb() -> None:
+    result = estimate(
+        workflow("EXPRESS"), Assumptions(docs_per_month=1000), WORKFLOW_PRICES, DURATIONS
+    )
+    # the execution waits for its steps: ocr 2 pages x 1 s x 1769/1024, summarize 0.5 s,
+    # classify 0.1 s (both at 2,048 MB: no CPU-share stretch)
+    seconds = 2.0 * 1769 / 1024 + 0.5 + 0.1
+    assert result.lines["step functions express requests"] == pytest.approx(1000 * 1.0 / 1e6)
+    assert result.lines["step functions express duration"] == pytest.approx(
+        1000 * seconds * 64 / 1024 * 0.00002
+    )
+    assert "step functions state transitions" not in result.lines
+
+
+def test_the_orchestrations_are_compared_on_the_same_stack_and_volume() -> None:
+    from ops.cost import compare_orchestrations
+
+    compared = compare_orchestrations(
+        "dev", Assumptions(docs_per_month=10_000), prices=None, durations=DURATIONS
+    )
+    assert list(compared) == ["queues", "stepfunctions STANDARD", "stepfunctions EXPRESS"]
+    queues, standard, express = (compared[name] for name in compared)
+    assert not isinstance(queues, str) and not isinstance(standard, str)
+    assert not isinstance(express, str)
+    assert "step functions state transitions" not in queues.lines
+    assert standard.lines["step functions state transitions"] > 0
+    assert express.lines["step functions express duration"] > 0
+    # the same Lambda work under each
+    lambda_lines = [
+        {k: v for k, v in e.lines.items() if k.startswith("lambda ")} for e in (queues, standard)
+    ]
+    assert lambda_lines[0] == pytest.approx(lambda_lines[1])
+    # Express cannot run steps longer than its five minutes: said, not priced
+    too_long = compare_orchestrations(
+        "dev",
+        Assumptions(docs_per_month=10),
+        {"stages": '{"ocr": {"timeout": 280}}', "sweepMinAgeMinutes": "150"},
+        durations=DURATIONS,
+    )
+    assert "EXPRESS executions end after 300 s" in str(too_long["stepfunctions EXPRESS"])

@@ -89,3 +89,47 @@ def test_json_names_every_component_node_and_arrow(capsys: Any) -> None:
     assert {(e["from"], e["to"], e["label"]) for e in shown["edges"]} == {
         (f"docpipe-{s}", f"docpipe-{t}", label) for s, t, label in arrows(run)
     }
+
+
+def test_the_workflow_is_drawn_as_its_states_from_the_definition() -> None:
+    from mockrun import run_program
+    from ops.graph import StateNode
+
+    run = run_program("dev", {"orchestration": "stepfunctions"})
+    graph = build_graph(run.registrations)
+
+    def name(urn: str) -> str:
+        node = graph.nodes[urn]
+        return f"state {node.state}" if isinstance(node, StateNode) else logical(run, urn)
+
+    edges = {(name(e.source), name(e.target), e.label) for e in graph.edges}
+    states = {n.state: graph.kind(u) for u, n in graph.nodes.items() if isinstance(n, StateNode)}
+    assert states == {
+        "ocr": "task",
+        "after ocr": "choice",
+        "summarize": "task",
+        "after summarize": "choice",
+        "classify": "task",
+        "settled": "end",
+        "failed": "end",
+    }
+    workflow = {
+        ("ocr-queue", "state ocr", "pipe"),
+        ("state ocr", "state after ocr", ""),
+        ("state after ocr", "state summarize", "document"),
+        ("state after ocr", "state settled", "otherwise"),
+        ("state summarize", "state after summarize", ""),
+        ("state after summarize", "state classify", "document"),
+        ("state after summarize", "state settled", "otherwise"),
+        *{(f"state {s}", f"{s}-function", "invoke") for s in ("ocr", "summarize", "classify")},
+        *{(f"state {s}", "state failed", "catch") for s in ("ocr", "summarize", "classify")},
+    }
+    assert workflow <= edges
+    # no queue feeds the chain's functions any more, and none sends to a queue but the sweep
+    assert {(s, t) for s, t, label in edges if label in ("poll", "send")} == {
+        ("sweep-queue", "sweep-function"),
+        ("sweep-function", "ocr-queue"),
+    }
+    mermaid = to_mermaid(graph)
+    assert '(["ocr"])' in mermaid and '{"after ocr"}' in mermaid and '(("settled"))' in mermaid
+    assert '["docpipe-workflow: docpipe:index:DocumentWorkflow"]' in mermaid

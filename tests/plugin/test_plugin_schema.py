@@ -18,6 +18,7 @@ COMPONENT_TYPES = [
     "docpipe:index:DocumentStore",
     "docpipe:index:ResultsTable",
     "docpipe:index:ScheduledTrigger",
+    "docpipe:index:DocumentWorkflow",
     "docpipe:index:DocumentPipeline",
 ]
 

@@ -127,6 +127,8 @@ def test_pulumi_yaml_defaults_equal_the_contract_defaults() -> None:
         "log_retention_days",
         "architecture",
         "account_concurrency",
+        "orchestration",
+        "workflow_type",
     ):
         camel = "".join(part.title() if n else part for n, part in enumerate(key.split("_")))
         assert project[camel]["default"] == PIPELINE_DEFAULTS[key], key

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from handlers import runtime
+from handlers import runtime, steps
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -20,6 +20,10 @@ STAGE = "relay"
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     return dict(runtime.run_batch(STAGE, event, context, handle_record))
+
+
+def step_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    return steps.run_step(STAGE, event, context, handle_record)
 
 
 def handle_record(record: SQSRecord) -> None:
