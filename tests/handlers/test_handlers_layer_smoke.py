@@ -117,7 +117,7 @@ def test_ocr_reads_a_scanned_page_from_its_archives_alone(
 
     # THEN the page was read in process by the layer's tesserocr
     assert render.character_error_rate(LETTER, str(output["text"])) <= 0.03
-    assert output["page_methods"] == ["ocr"]
+    assert (output["method"], output["ocr_pages"]) == ("ocr", 1)
     assert any("/tesserocr/" in f for f in files)
     assert_loaded_only_from(files, unpacked["ocr"])
 

@@ -61,13 +61,15 @@ def test_the_samples_give_the_same_categories_and_a_poison_document_its_reason(
     assert (report.lost, report.dlq.get("workflow")) == (0, 0)
     sfn, machine = session.client("stepfunctions"), session.outputs["state_machine_arn"]
     succeeded = list(executions(sfn, machine, "SUCCEEDED"))
-    # one per upload, and one for S3's test event (ignored)
-    assert len(succeeded) == len(files) + 1
+    # one per document (the uploads and the e-mail's attachment), and one for S3's test
+    # event (ignored)
+    assert len(succeeded) == len(expected) + 1 + 1
     outputs = [
         json.loads(sfn.describe_execution(executionArn=e["executionArn"])["output"])
         for e in succeeded
     ]
-    assert sorted(o["status"] for o in outputs) == ["done"] * 4 + ["ignored", "rejected"]
+    statuses = sorted(o["status"] for o in outputs)
+    assert statuses == ["done"] * len(expected) + ["ignored", "rejected"]
     (refused,) = [o for o in outputs if o["status"] == "rejected"]
     assert refused["stage"] == "ocr" and refused["doc_id"] == rejected.doc_id
 
