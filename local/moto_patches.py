@@ -1,4 +1,4 @@
-"""Narrow patches that make moto 5.2.5 enforce IAM the way AWS does for our stack.
+"""Narrow patches that make moto 5.2.5 behave as AWS does where our stack depends on it.
 
 moto authorises a request against a resource ARN only for services whose response handler
 defines `_determine_resource` (S3, SQS, IAM, STS). DynamoDB has none, so moto checks every
@@ -17,6 +17,16 @@ counting all messages three times, whenever code reads one (`queue.attributes.ge
 and it does so for every message it sends and for every message a receive looks at. With
 2,000 messages waiting, one ReceiveMessage took 0.5 s. The patch returns a read-only mapping
 that computes an attribute when it is read.
+
+S3 event notifications lack the object's `versionId`, which AWS sends for a versioned
+bucket. Without it the first stage reads the latest version: of two uploads under one key in
+quick succession, the first is never processed and the second is processed twice. The fourth
+patch adds it to every event record of a versioned object (the size is there already).
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
+
+With IAM authentication on, a request without an `Authorization` header crashes moto's
+signature check (a KeyError: HTTP 500). AWS refuses it with 403: `AccessDenied` from S3,
+`MissingAuthenticationToken` from the other services. The fifth patch answers that.
 
 Pinned: pyproject.toml requires moto[server]==5.2.5; `apply_patches` refuses another version
 rather than patch code it was not tested against.
@@ -135,6 +145,55 @@ def _patch_batch_actions() -> None:
     IAMRequestBase.__init__ = init_with_iam_action  # type: ignore[method-assign]
 
 
+def with_version_id(event: dict[str, Any], key: Any) -> dict[str, Any]:
+    """An S3 event as moto built it, with the object's version id as AWS sends it."""
+    if getattr(key, "_version_id", None) not in (None, "null"):
+        for record in event.get("Records", []):
+            record["s3"]["object"]["versionId"] = key.version_id
+    return event
+
+
+def _patch_event_version_ids() -> None:
+    from moto.s3 import notifications
+
+    build_event = notifications._get_s3_event
+
+    def s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> Any:
+        return with_version_id(build_event(event_name, bucket, key, notification_id), key)
+
+    notifications._get_s3_event = s3_event
+
+
+def missing_authentication(iam_request_class: type) -> Exception:
+    """What AWS answers a request that carries no signature at all (HTTP 403)."""
+    from moto.core.exceptions import _RESTError
+    from moto.iam.access_control import S3IAMRequest
+    from moto.s3.exceptions import S3AccessDeniedError
+
+    if issubclass(iam_request_class, S3IAMRequest):
+        return S3AccessDeniedError()
+
+    class MissingAuthenticationToken(_RESTError):
+        code = 403
+
+    return MissingAuthenticationToken(
+        "MissingAuthenticationToken", "Request is missing Authentication Token"
+    )
+
+
+def _patch_unsigned_requests() -> None:
+    from moto.iam.access_control import IAMRequestBase
+
+    init = IAMRequestBase.__init__
+
+    def refuse_unsigned(self: Any, *args: Any, **kwargs: Any) -> None:
+        if "Authorization" not in kwargs["headers"]:
+            raise missing_authentication(type(self))
+        init(self, *args, **kwargs)
+
+    IAMRequestBase.__init__ = refuse_unsigned  # type: ignore[method-assign]
+
+
 def apply_patches() -> None:
     """Idempotent: the emulator may start several times in one process."""
     global _applied
@@ -150,4 +209,6 @@ def apply_patches() -> None:
     DynamoHandler._determine_resource = dynamodb_table_arn  # type: ignore[attr-defined]
     _patch_batch_actions()
     _patch_queue_attributes()
+    _patch_event_version_ids()
+    _patch_unsigned_requests()
     _applied = True
