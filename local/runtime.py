@@ -10,11 +10,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from contract import settings as env
+from local.dead_letters import DeadLetterNotes
 from local.emulator import REGION, Credentials, Emulator, assume_role_credentials
 from local.metrics import QueueMetrics, ServiceMetrics, Stats
 from local.poller import QueuePoller
@@ -43,6 +46,8 @@ class RuntimeOptions:
     # variables every worker gets besides the function's (tests steer their variants with it)
     extra_environment: dict[str, str] = field(default_factory=dict)
     extra_pythonpath: list[Path] = field(default_factory=list)
+    # where the pollers append why each message was dead-lettered (None: kept in memory)
+    dead_letters_path: Path | None = None
 
 
 class LambdaRuntime:
@@ -75,6 +80,9 @@ class LambdaRuntime:
             if cloudwatch
             else None
         )
+        self.dead_letters = DeadLetterNotes(options.dead_letters_path)
+        # Every worker's temporary files, one directory per invocation (local.pool).
+        self.tmp_root = Path(tempfile.mkdtemp(prefix="docpipe-local-"))
         self._credentials: dict[str, Credentials] = {}
         self.pools: dict[str, FunctionPool] = {}
         self.pollers: list[QueuePoller] = []
@@ -132,7 +140,13 @@ class LambdaRuntime:
             handler = self.options.handler_overrides.get(spec.stage, spec.handler)
             log_path = self.options.log_dir / f"{spec.stage}.log"
             self.pools[spec.name] = FunctionPool(
-                spec, handler, self.function_env(spec), log_path, self.stats, self.metrics
+                spec,
+                handler,
+                self.function_env(spec),
+                log_path,
+                self.stats,
+                self.metrics,
+                tmp_root=self.tmp_root,
             )
         for mapping in self.topology.mappings:
             concurrency = self.concurrency_for(mapping)
@@ -144,6 +158,7 @@ class LambdaRuntime:
                 self.sqs_for_role(mapping.function.role_arn),
                 concurrency,
                 self.stats,
+                self.dead_letters,
             )
             self.pollers.append(poller)
             poller.start()
@@ -163,3 +178,4 @@ class LambdaRuntime:
             pool.close()
         for poller in self.pollers:
             poller.stop()
+        shutil.rmtree(self.tmp_root, ignore_errors=True)

@@ -95,3 +95,26 @@ def flaky_summarize(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if Path(os.environ["DOCPIPE_TEST_OUTAGE"]).exists():
         raise RuntimeError("injected transient failure")
     return summarize.lambda_handler(event, context)
+
+
+def spawn_and_hang(event: dict[str, Any], context: Any) -> None:
+    """What a stuck OCR looks like: tesseract started (here waiting on its stdin forever), a
+    copy of the page in a temporary file, and a handler that never returns. Prints the
+    child's pid and the file's path to the function's log."""
+    import subprocess
+    import tempfile
+
+    child = subprocess.Popen(["tesseract", "stdin", "stdout"], stdin=subprocess.PIPE)
+    with tempfile.NamedTemporaryFile(prefix="page-", delete=False) as copy:
+        copy.write(b"a copy of the document")
+    print(json.dumps({"child": child.pid, "tmp": copy.name}), flush=True)
+    time.sleep(3600)
+
+
+def write_temp_file(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Leaves a temporary file behind and says where."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(prefix="left-", delete=False) as left:
+        left.write(b"x")
+    return {"tmp": left.name, "TMPDIR": os.environ["TMPDIR"]}
