@@ -17,9 +17,8 @@ from components import iam
 from components.validation import is_known
 from contract import settings as env
 from contract.layout import INCOMING, Prefix
-from contract.stages import Stage
+from contract.stages import Stage, service_name
 
-SERVICE_PREFIX = "docpipe"
 """Powertools' service name of a stage's function: `docpipe-<stage>` in logs and metrics."""
 
 
@@ -49,7 +48,7 @@ def environment(
     values: dict[env.Variable, Any] = {
         env.STAGE: stage.name,
         env.BUCKET: resources.bucket_name,
-        env.SERVICE_NAME: f"{SERVICE_PREFIX}-{stage.name}",
+        env.SERVICE_NAME: service_name(stage.name),
         env.METRICS_NAMESPACE: env.METRICS_NAMESPACE.default,
     }
     if stage.table:

@@ -15,6 +15,9 @@ from typing import Any
 import boto3
 
 REQUIRED_OUTPUTS = ("bucket_name", "table_name", "queue_urls", "dlq_urls", "function_names")
+# Where the operator commands keep their own records about a deployed stack (dead letters
+# they have seen); local mode keeps them beside its state file.
+RECORDS_DIR = Path.home() / ".docpipe"
 
 
 class TargetError(Exception):
@@ -27,6 +30,10 @@ class Target:
     endpoint_url: str | None = None
     credentials: dict[str, str] = field(default_factory=dict)
     region: str | None = None
+    records_dir: Path | None = field(default_factory=lambda: RECORDS_DIR)
+    """Where `dlq` keeps what it has seen of each dead letter; None keeps nothing."""
+    dead_letter_notes: Path | None = None
+    """Local mode's notes of why and when each message was dead-lettered."""
 
     def __post_init__(self) -> None:
         missing = [key for key in REQUIRED_OUTPUTS if key not in self.outputs]
@@ -81,15 +88,27 @@ def from_local_state() -> Target:
             "no local deployment is running: start one with `docpipe local up`, "
             "or pass --outputs FILE for a deployed stack"
         )
-    return from_local_session(state.outputs, state.environment)
+    return from_local_session(
+        state.outputs,
+        state.environment,
+        records_dir=Path(state.dead_letters).parent,
+        dead_letter_notes=Path(state.dead_letters),
+    )
 
 
-def from_local_session(outputs: dict[str, Any], environment: dict[str, str]) -> Target:
+def from_local_session(
+    outputs: dict[str, Any],
+    environment: dict[str, str],
+    records_dir: Path | None = None,
+    dead_letter_notes: Path | None = None,
+) -> Target:
     """A target from local mode's outputs and the environment it prints for boto3."""
     return Target(
         outputs=outputs,
         endpoint_url=environment["AWS_ENDPOINT_URL"],
         region=environment.get("AWS_DEFAULT_REGION"),
+        records_dir=records_dir,
+        dead_letter_notes=dead_letter_notes,
         credentials={
             "aws_access_key_id": environment["AWS_ACCESS_KEY_ID"],
             "aws_secret_access_key": environment["AWS_SECRET_ACCESS_KEY"],
