@@ -39,8 +39,10 @@ def test_json_report_and_exit_code_zero(contract_pdf: Path) -> None:
     assert set(report) == {"documents", "dlq", "lost", "elapsed_s"}
     (document,) = report["documents"]
     assert set(document) == {
-        "source", "doc_id", "status", "category", "confidence", "pages", "summary", "timings"
+        "source", "key", "doc_id", "status", "reason", "category", "confidence", "pages",
+        "summary", "timings",
     }  # fmt: skip
+    assert (document["key"], document["reason"]) == ("incoming/contract.pdf", None)
     assert (document["status"], document["category"], document["pages"]) == (
         "done",
         "contract",
@@ -51,13 +53,17 @@ def test_json_report_and_exit_code_zero(contract_pdf: Path) -> None:
     assert report["dlq"] == {"ocr": 0, "summarize": 0, "classify": 0, "sweep": 0}
 
 
-def test_a_document_not_settled_in_time_counts_as_lost(contract_pdf: Path) -> None:
+def test_a_document_not_settled_in_time_is_reported_as_such(contract_pdf: Path) -> None:
     # --timeout 0: one look at the table and the DLQs right after the upload, then teardown.
+    # By then the OCR poller holds its message (in-progress), or has not received it yet: an
+    # upload with no trace at all is counted as lost, and only that fails the run.
     result = local_run(str(contract_pdf), "--json", "--timeout", "0")
     report = json.loads(result.stdout)
-    assert report["lost"] == 1
-    assert report["documents"][0]["status"] == "lost"
-    assert result.returncode == 1
+    (document,) = report["documents"]
+    assert document["status"] in ("in-progress", "lost")
+    assert (report["lost"], result.returncode) == (
+        (1, 1) if document["status"] == "lost" else (0, 0)
+    )
 
 
 def test_the_table_names_each_document(contract_pdf: Path) -> None:

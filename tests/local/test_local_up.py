@@ -86,7 +86,9 @@ def test_up_send_down(tmp_path: Path) -> None:
         time.sleep(3)  # ...and its result rides the later stages
         assert dynamodb.scan(TableName=table, Select="COUNT")["Count"] == 1  # idempotent
     finally:
-        down = docpipe("down", env=env)
+        # --force: the manual event for an upload already moved to processed/ is retried
+        # (refusing to stop over pending work is test_local_persist.py's business)
+        down = docpipe("down", "--force", env=env)
     assert down.returncode == 0, down.stderr
     assert not (tmp_path / "local.json").exists()
     with pytest.raises(ProcessLookupError):
