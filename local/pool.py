@@ -318,6 +318,11 @@ class FunctionPool:
         with self._lock:
             return [worker.pid for worker in self._all]
 
+    def idle_workers(self) -> list[int]:
+        """The pids of the idle workers, the one the next invocation takes first."""
+        with self._lock:
+            return [worker.pid for worker in reversed(self._idle)]
+
     def close(self) -> None:
         """Idle workers exit at end of input; busy ones are killed (their batch fails).
         Either way their process groups are killed and reaped, their files removed."""

@@ -125,3 +125,18 @@ def write_temp_file(event: dict[str, Any], context: Any) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(prefix="left-", delete=False) as left:
         left.write(b"x")
     return {"tmp": left.name, "TMPDIR": os.environ["TMPDIR"]}
+
+
+def ocr_stalling_on_marker(event: dict[str, Any], context: Any) -> Any:
+    """The real OCR stage, except that the invocation which finds the test's marker file
+    (and removes it) gets stuck the way a wedged tesseract does (`spawn_and_hang`)."""
+    from pathlib import Path
+
+    from handlers import ocr
+
+    marker = Path(os.environ["DOCPIPE_TEST_STALL"])
+    try:
+        marker.unlink()
+    except FileNotFoundError:
+        return ocr.lambda_handler(event, context)
+    return spawn_and_hang(event, context)
