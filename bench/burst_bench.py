@@ -111,6 +111,7 @@ def burst(session: LocalSession, number: int, count: int, timeout_s: float) -> d
         Input(samples[i % len(samples)], f"incoming/burst{number}/doc{i:03d}") for i in range(count)
     ]
     items_before = item_count(session)
+    load_before = os.getloadavg()[0]
     watcher, polls = Watcher(session), []
     with PeakMemory() as memory:
         started = time.monotonic()
@@ -137,6 +138,8 @@ def burst(session: LocalSession, number: int, count: int, timeout_s: float) -> d
         "poll_ms_last10": round(statistics.mean(polls[-10:]) * 1000, 1),
         "statuses": dict(Counter(d.status for d in report.documents)),
         "lost": report.lost,
+        # the machine is shared: the 1-minute load average at the start and at the end
+        "load": f"{load_before:.1f}-{os.getloadavg()[0]:.1f}",
     }
 
 
@@ -152,14 +155,14 @@ def markdown(results: list[dict[str, Any]], load: str, command: str) -> str:
         f"Python {platform.python_version()}, measured {measured}. Command: `{command}`.",
         "",
         "| burst | items in the table before | docs/min | wall s | peak RSS of the process "
-        "tree MiB | watcher poll ms (median, last 10) | done | lost |",
-        "|---|---|---|---|---|---|---|---|",
+        "tree MiB | watcher poll ms (median, last 10) | done | lost | load average |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
             f"| {r['burst']} | {r['items_before']} | {r['docs_per_min']} | {r['wall_s']} | "
             f"{r['peak_rss_mib']} | {r['poll_ms_median']}, {r['poll_ms_last10']} | "
-            f"{r['statuses'].get('done', 0)} | {r['lost']} |"
+            f"{r['statuses'].get('done', 0)} | {r['lost']} | {r['load']} |"
         )
     lines += ["", f"Load average before the run: {load}.", ""]
     return "\n".join(lines)

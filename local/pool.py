@@ -60,6 +60,9 @@ class WorkerError(Exception):
 TIMED_OUT = "Sandbox.Timedout"
 EXITED = "Runtime.ExitError"
 INIT_FAILED = "Runtime.InitError"
+# Local mode's own: the runtime stopped (`local down`) while the invocation ran. Its batch
+# fails like any other (SQS delivers it again), but the function did nothing wrong.
+STOPPED = "Runtime.Stopped"
 
 
 @dataclass
@@ -236,7 +239,8 @@ class FunctionPool:
 
     def invoke(self, event: dict[str, Any]) -> Invocation:
         invocation = self._invoke(event)
-        if self.metrics is not None:
+        stopped = invocation.error is not None and invocation.error["type"] == STOPPED
+        if self.metrics is not None and not stopped:
             self.metrics.record(self.spec.name, invocation)
             self.metrics.publish_embedded(self.spec.name, invocation.metrics)
         return invocation
@@ -258,10 +262,12 @@ class FunctionPool:
                     "tmpdir": str(tmp_dir),
                 }
             )
-        except WorkerError as exc:
+        except WorkerError as failure:
             # Timed out, crashed or unreachable: Lambda throws the execution environment away.
             self._discard(worker)
-            return self._failed(request_id, exc, cold)
+            stopped = WorkerError(STOPPED, "the runtime stopped during the invocation")
+            # killed by close(): no failure of the function's
+            return self._failed(request_id, stopped if self._closed else failure, cold)
         finally:
             shutil.rmtree(tmp_dir, ignore_errors=True)
         with self._lock:
@@ -290,7 +296,7 @@ class FunctionPool:
         self._log_platform_error(request_id, error)
         name = self.spec.name
         with self.stats.lock:
-            self.stats.errors[name] += 1
+            self.stats.errors[name] += int(exc.error_type != STOPPED)
             self.stats.timeouts[name] += int(exc.timed_out)
             self.stats.crashes[name] += int(exc.error_type == EXITED)
             self.stats.note_error(name, error)

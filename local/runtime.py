@@ -27,8 +27,9 @@ from local.topology import FunctionSpec, MappingSpec, Topology
 
 # Worker processes per function at most, whatever the mapping allows: a laptop is not a fleet.
 DEFAULT_LOCAL_CONCURRENCY = 4
-# Host variables a worker keeps (tesseract on PATH, a locale, a temp dir); nothing else leaks.
-HOST_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TESSDATA_PREFIX")
+# Host variables a worker keeps (tesseract on PATH, a locale); nothing else leaks. TMPDIR is
+# the worker's own (local.pool: one directory per invocation).
+HOST_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TESSDATA_PREFIX")
 
 __all__ = ["PROJECT_DIR", "LambdaRuntime", "RuntimeOptions"]
 

@@ -75,7 +75,7 @@ class LocalState:
     outputs: dict[str, Any]
     notes: list[str]
     log_dir: str
-    dead_letters: str
+    dead_letters: str = ""
     """The file of notes on why each message was dead-lettered (local/dead_letters.py)."""
     persist: str | None = None
     """The snapshot `down` saves to and `up --persist` restores from; None: not persisted."""

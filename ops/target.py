@@ -88,11 +88,12 @@ def from_local_state() -> Target:
             "no local deployment is running: start one with `docpipe local up`, "
             "or pass --outputs FILE for a deployed stack"
         )
+    notes = Path(state.dead_letters) if state.dead_letters else None
     return from_local_session(
         state.outputs,
         state.environment,
-        records_dir=Path(state.dead_letters).parent,
-        dead_letter_notes=Path(state.dead_letters),
+        records_dir=notes.parent if notes else None,
+        dead_letter_notes=notes,
     )
 
 
