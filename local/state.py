@@ -239,7 +239,13 @@ def stop_running(
         raise StateError("no local deployment is running")
     saving = persist or state.persist is not None
     if not (saving or force):
-        pending = pending_work(state)
+        try:
+            pending = pending_work(state)
+        except Exception as exc:  # the emulator does not answer: nobody can tell
+            raise StateError(
+                f"cannot tell whether work is pending ({' '.join(str(exc).split())}); "
+                "`docpipe local down --force` stops it anyway"
+            ) from exc
         if pending:
             raise PendingWork(pending)
     os.kill(state.pid, SAVE_AND_STOP if saving else signal.SIGTERM)
