@@ -3,8 +3,9 @@
 One dev-stack deployment (real handlers, worker processes, IAM on), then `--bursts` bursts of
 `--documents` uploads each, back to back: the first on an empty table, each later one on a
 table that already holds every earlier burst's items (with the defaults, 0, 300 and 600).
-Each document is one of the four samples (scanned JPEG and PNG, text-layer PDF, two-page
-TIFF) under a key of its own, so each is a document of its own. For each burst:
+Each document is a copy of one of the four samples (scanned JPEG and PNG, text-layer PDF,
+two-page TIFF) under a key of its own (`incoming/burst<n>/doc<i>.<ext>`), so each is a
+document of its own. For each burst:
 
 - documents a minute: uploads from the first PutObject to the last document settled;
 - peak memory: the most the whole process tree (this process, which runs the emulator and
@@ -36,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from local.run import Input, Upload, Watcher, build_report, document_files, upload  # noqa: E402
+from local.run import Upload, Watcher, build_report, document_files, upload  # noqa: E402
 from local.runtime import RuntimeOptions  # noqa: E402
 from local.session import LocalSession, SessionOptions  # noqa: E402
 
@@ -105,17 +106,29 @@ def item_count(session: LocalSession) -> int:
     return count
 
 
-def burst(session: LocalSession, number: int, count: int, timeout_s: float) -> dict[str, Any]:
+def copies(folder: Path, count: int) -> list[Path]:
+    """`count` files cycling through the samples, each with a name of its own."""
     samples = document_files([ROOT / "samples"])
-    inputs = [
-        Input(samples[i % len(samples)], f"incoming/burst{number}/doc{i:03d}") for i in range(count)
-    ]
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        source = samples[i % len(samples)]
+        path = folder / f"doc{i:03d}{source.suffix}"
+        path.write_bytes(source.read_bytes())
+        paths.append(path)
+    return paths
+
+
+def burst(
+    session: LocalSession, number: int, files: list[Path], timeout_s: float
+) -> dict[str, Any]:
+    count = len(files)
     items_before = item_count(session)
     load_before = os.getloadavg()[0]
     watcher, polls = Watcher(session), []
     with PeakMemory() as memory:
         started = time.monotonic()
-        uploads: list[Upload] = upload(session, inputs)
+        uploads: list[Upload] = upload(session, files, prefix=f"incoming/burst{number}/")
         deadline = started + timeout_s
         while True:
             poll_started = time.perf_counter()
@@ -180,10 +193,11 @@ def main() -> int:
         options = SessionOptions(
             runtime=RuntimeOptions(schedule_interval_s=0, log_dir=Path(tmp) / "logs")
         )
+        files = copies(Path(tmp) / "documents", args.documents)
         with LocalSession(options) as session:
             results = []
             for number in range(1, args.bursts + 1):
-                results.append(burst(session, number, args.documents, args.timeout))
+                results.append(burst(session, number, files, args.timeout))
                 print(json.dumps(results[-1]), flush=True)
     command = "bench/burst_bench.py" + "".join(
         f" --{name} {value}"
