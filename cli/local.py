@@ -15,7 +15,7 @@ import sys
 from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -23,7 +23,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.options import add_config_option, config_overrides
+
+if TYPE_CHECKING:
+    from local.run import Input
 from contract import stages
+from contract.layout import INCOMING
 
 SUMMARY_CHARS = 60
 
@@ -36,6 +40,16 @@ def register(subparsers: Any) -> None:
     _register_run(commands)
     _register_up(commands)
     down = commands.add_parser("down", help="stop the deployment started by `local up`")
+    down.add_argument(
+        "--force",
+        action="store_true",
+        help="stop even though queued work, dead letters or uploads would be discarded",
+    )
+    down.add_argument(
+        "--persist",
+        action="store_true",
+        help="save the emulator's state first; `local up --persist` carries on from it",
+    )
     down.set_defaults(run=run_down)
     send = commands.add_parser("send", help="send the manual test event to the OCR queue")
     send.add_argument("--file", required=True, help="object key, e.g. incoming/x.pdf")
@@ -86,6 +100,11 @@ def _register_up(commands: Any) -> None:
     up = commands.add_parser("up", help="deploy and keep the emulator and workers running")
     _add_session_options(up)
     up.add_argument("--foreground", action="store_true", help="run in this process until ^C")
+    up.add_argument(
+        "--persist",
+        action="store_true",
+        help="carry on from the state the last `down` saved, and save it again on `down`",
+    )
     up.set_defaults(run=run_up)
 
 
@@ -113,16 +132,16 @@ def _session_options(args: argparse.Namespace, stack: ExitStack | None = None) -
 
 
 def run_local(args: argparse.Namespace) -> int:
-    from local.run import document_files
+    from local.run import inputs
 
     err = Console(stderr=True)
     try:
-        files = document_files(args.paths)
-    except FileNotFoundError as exc:
+        files = inputs(args.paths)
+    except (FileNotFoundError, ValueError) as exc:  # ValueError: two files for one key
         err.print(f"[red]error:[/] {exc}")
         return 2
     if not files and not args.collect:
-        err.print("[red]error:[/] no documents found (png, jpg, tiff, pdf)")
+        err.print("[red]error:[/] no documents found (of the kinds in handlers/formats/model.py)")
         return 2
     with ExitStack() as stack:
         try:
@@ -134,7 +153,7 @@ def run_local(args: argparse.Namespace) -> int:
     return 2  # not reached (mypy cannot tell that ExitStack swallows no exception)
 
 
-def _run_session(args: argparse.Namespace, options: Any, files: list[Path], err: Console) -> int:
+def _run_session(args: argparse.Namespace, options: Any, files: list[Input], err: Console) -> int:
     from local.collect import run_collected
     from local.run import run_documents
     from local.session import DeployError, LocalSession
@@ -248,7 +267,7 @@ def _print_report(report: Any) -> None:
         # A rejected document shows why in the summary's place.
         summary = (doc.summary or doc.reason or "").replace("\n", " ")
         table.add_row(
-            Path(doc.source).name,
+            doc.key.removeprefix(INCOMING.path),
             f"[{style}]{doc.status}[/]",
             doc.category or "-",
             f"{doc.confidence:.2f}" if doc.confidence is not None else "-",
@@ -270,16 +289,18 @@ def _print_report(report: Any) -> None:
 
 
 def run_up(args: argparse.Namespace) -> int:
+    from local.persistence import SnapshotError
     from local.state import StateError, serve, start_detached
 
+    err = Console(stderr=True)
     if args.foreground:
         with ExitStack() as stack:
             try:
                 options = _session_options(args, stack)
-            except ValueError as exc:
-                Console(stderr=True).print(f"[red]error:[/] {exc}")
+                return serve(options, persist=args.persist)
+            except (ValueError, SnapshotError) as exc:
+                err.print(f"[red]error:[/] {exc}")
                 return 2
-            return serve(options)
     forwarded = ["--stack", args.stack, "--schedule-interval", str(args.schedule_interval)]
     if args.collect:
         forwarded.append("--collect")
@@ -287,12 +308,16 @@ def run_up(args: argparse.Namespace) -> int:
         forwarded += ["--config", pair]
     if args.max_workers:
         forwarded += ["--max-workers", str(args.max_workers)]
+    if args.persist:
+        forwarded.append("--persist")
     try:
         state = start_detached(forwarded)
     except StateError as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {exc}")
         return 1
     print(f"docpipe local is up (pid {state.pid}), stack {state.stack}")
+    if state.persist:
+        print(f"state:    {state.persist}  (kept across `local down` / `local up --persist`)")
     print(f"endpoint: {state.endpoint}")
     print(f"bucket:   {state.outputs['bucket_name']}  (upload under incoming/)")
     print(f"table:    {state.outputs['table_name']}")
@@ -309,15 +334,28 @@ def run_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_down(_args: argparse.Namespace) -> int:
-    from local.state import StateError, stop_running
+def run_down(args: argparse.Namespace) -> int:
+    from local.state import PendingWork, StateError, stop_running
 
+    err = Console(stderr=True)
     try:
-        pid = stop_running()
-    except StateError as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}")
+        state = stop_running(force=args.force, persist=args.persist)
+    except PendingWork as pending:
+        err.print("[red]refused:[/] stopping now would discard work the emulator holds:")
+        for line in pending.lines:
+            err.print(f"  - {line}", markup=False)
+        err.print("  - and every result the table holds")
+        err.print(
+            "Keep it all: `docpipe local down --persist` (then `docpipe local up --persist`); "
+            "discard it: `docpipe local down --force`."
+        )
         return 1
-    print(f"docpipe local stopped (pid {pid})")
+    except StateError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return 1
+    saved = args.persist or state.persist is not None
+    kept = " (its state saved: `docpipe local up --persist` carries on)" if saved else ""
+    print(f"docpipe local stopped (pid {state.pid}){kept}")
     return 0
 
 

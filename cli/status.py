@@ -55,6 +55,8 @@ def status(args: argparse.Namespace) -> int:
         "DLQ",
         "oldest age s",
         "errors 1h",
+        "failed 1h",
+        "rejected 1h",
         "throttles 1h",
     ):
         table.add_column(column, justify="left" if column == "stage" else "right")
@@ -67,12 +69,23 @@ def status(args: argparse.Namespace) -> int:
             dlq,
             _number(row.oldest_age_s),
             _number(row.errors_1h),
+            _number(row.failed_1h),
+            _number(row.rejected_1h),
             _number(row.throttles_1h),
         )
-    Console().print(table)
+    _console().print(table)
     if workflow is not None:
-        Console().print(_workflow_table(workflow))
+        _console().print(_workflow_table(workflow))
+    print(
+        "errors: failed invocations (timeouts, crashes); failed: records retried by SQS; "
+        "rejected: documents settled with a reason (`docpipe results list --status rejected`)"
+    )
     return 0
+
+
+def _console() -> Console:
+    """Rich's console; piped output gets a width that never cuts a row (80 by default)."""
+    return Console(width=None if sys.stdout.isatty() else 200)
 
 
 def _workflow_table(workflow: WorkflowStatus) -> Table:
@@ -110,14 +123,10 @@ def dlq(args: argparse.Namespace) -> int:
         letters = operate.dlq_show(target, args.stage, limit=args.limit)
         if args.json:
             _print_json([letter.to_dict() for letter in letters])
-            return 0
-        table = Table(title=f"dead letters of {args.stage}")
-        for column in ("message id", "receives", "sent at", "body"):
-            table.add_column(column)
-        for letter in letters:
-            body = letter.body if args.action == "show" else letter.body[:60]
-            table.add_row(letter.message_id, str(letter.receive_count), letter.sent_at, body)
-        Console().print(table)
+        elif args.action == "show":
+            _print_dead_letters(letters)
+        else:
+            _list_dead_letters(args.stage, letters)
         return 0
     if args.action == "redrive":
         result = operate.dlq_redrive(target, args.stage)
@@ -137,6 +146,34 @@ def dlq(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list_dead_letters(stage: str, letters: list[operate.DeadLetter]) -> None:
+    table = Table(title=f"dead letters of {stage}")
+    for column in ("message id", "deliveries", "sent at", "reason", "body"):
+        table.add_column(column, overflow="ellipsis", no_wrap=column != "reason")
+    for letter in letters:
+        table.add_row(
+            letter.message_id,
+            str(letter.receive_count),
+            letter.sent_at,
+            letter.reason or "-",
+            letter.body[:60],
+        )
+    _console().print(table)
+
+
+def _print_dead_letters(letters: list[operate.DeadLetter]) -> None:
+    """Each dead letter whole, as plain text: a pipe gets every character of the body."""
+    for letter in letters:
+        print(f"message id:  {letter.message_id}")
+        print(f"deliveries:  {letter.receive_count} (before it was dead-lettered)")
+        print(f"sent at:     {letter.sent_at}")
+        if letter.dead_lettered_at:
+            print(f"dead-lettered at: {letter.dead_lettered_at}")
+        print(f"reason:      {letter.reason or 'not recorded (see the function log)'}")
+        print(f"body:        {letter.body}")
+        print()
+
+
 def send(args: argparse.Namespace) -> int:
     target = _target(args)
     if args.event:
@@ -153,7 +190,9 @@ def send(args: argparse.Namespace) -> int:
 
 
 def _with_errors(handler: Any) -> Any:
-    """Turn a missing target or a bad argument into one clear line and exit status 2."""
+    """Turn a missing target or a bad argument into one clear line and exit status 2, and an
+    error from AWS (refused, unreachable, no credentials) into one clear line and status 1."""
+    from botocore.exceptions import BotoCoreError, ClientError
 
     def run(args: argparse.Namespace) -> int:
         try:
@@ -161,8 +200,29 @@ def _with_errors(handler: Any) -> Any:
         except (TargetError, FileNotFoundError, ValueError) as error:
             print(f"docpipe {args.command}: {error}", file=sys.stderr)
             return 2
+        except (ClientError, BotoCoreError) as error:
+            print(f"docpipe {args.command}: {aws_error(error)}", file=sys.stderr)
+            return 1
 
     return run
+
+
+def aws_error(error: Exception) -> str:
+    """One line for an AWS error: the code and message of a refusal, or botocore's text."""
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        code, message = details.get("Code", "?"), details.get("Message", "")
+        if str(code).isdigit() and "<Code>" in str(message):  # an XML body botocore kept raw
+            code = str(message).split("<Code>", 1)[1].split("<", 1)[0]
+            message = str(message).split("<Message>", 1)[-1].split("<", 1)[0]
+        text = f"AWS refused {error.operation_name}: {code}: {message}"
+    elif isinstance(error, EndpointConnectionError):
+        text = f"{error}: is the deployment up (`docpipe local up` for local mode)?"
+    else:
+        text = str(error)
+    return " ".join(text.split())
 
 
 def _target_options(parser: argparse.ArgumentParser) -> None:

@@ -19,10 +19,7 @@ from contract import orchestration as flow
 from contract import settings as env
 from contract import stages
 from contract.layout import INCOMING, Prefix
-from contract.stages import Stage
-
-SERVICE_PREFIX = "docpipe"
-"""Powertools' service name of a stage's function: `docpipe-<stage>` in logs and metrics."""
+from contract.stages import Stage, service_name
 
 
 @dataclass(frozen=True)
@@ -55,7 +52,7 @@ def environment(
     values: dict[env.Variable, Any] = {
         env.STAGE: stage.name,
         env.BUCKET: resources.bucket_name,
-        env.SERVICE_NAME: f"{SERVICE_PREFIX}-{stage.name}",
+        env.SERVICE_NAME: service_name(stage.name),
         env.METRICS_NAMESPACE: env.METRICS_NAMESPACE.default,
     }
     if stage.table:

@@ -366,9 +366,7 @@ def _s3_records(records: Any) -> list[ObjectRef]:
         s3 = _field(record, "s3", dict, where)
         obj = _field(s3, "object", dict, where)
         key = unquote_plus(_field(obj, "key", str, where))  # S3 URL-encodes keys, spaces as '+'
-        if key.endswith("/"):
-            # A "folder" the console creates is a zero-byte object: processing would fail it
-            # as empty on every try and it would reach the DLQ and raise the alarm.
+        if is_folder_marker(key, _optional(obj, "size", int, where)):
             continue
         refs.append(
             ObjectRef(
@@ -379,6 +377,14 @@ def _s3_records(records: Any) -> list[ObjectRef]:
             )
         )
     return refs
+
+
+def is_folder_marker(key: str, size: int | None) -> bool:
+    """A "folder" the console creates: a zero-byte object whose key ends in `/`. It holds no
+    document (processing would reject it as empty). A key ending in `/` is a legal name for
+    any object, though: one with bytes is a document like any other. S3 events and
+    ListObjectsV2 both give the size; without one, the object is taken as a document."""
+    return key.endswith("/") and size == 0
 
 
 def _manual(data: dict[str, Any], default_bucket: str) -> ObjectRef:

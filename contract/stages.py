@@ -226,6 +226,15 @@ FORMATS_MODULES = (
 )  # fmt: skip
 """The first stage's document formats (handlers/formats/), one module per kind and helper."""
 
+SERVICE_PREFIX = "docpipe"
+
+
+def service_name(stage: str) -> str:
+    """The stage function's Powertools service: its logs' `service` field and the `service`
+    dimension of its metrics in the `docpipe` namespace (RecordsFailed, RecordsRejected...)."""
+    return f"{SERVICE_PREFIX}-{stage}"
+
+
 LEDGER = {"record-ledger": TableGrant(("dynamodb:GetItem", "dynamodb:UpdateItem"))}
 """What a stage of the chain does to the ledger: read a document's status, move it forward."""
 

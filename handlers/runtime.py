@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from contract import metrics as metrics_names
 from contract import settings as env
+from contract import stages
 from contract.errors import DocumentError, InvalidEnvelopeError, ObjectNotFoundError
 from contract.layout import Prefix, archived_key
 from contract.messages import Document, Source, parse_document
@@ -226,7 +227,7 @@ def metrics(stage: str) -> Metrics:
 
 
 def _service(stage: str) -> str:
-    return os.environ.get(env.SERVICE_NAME.name) or f"docpipe-{stage}"
+    return os.environ.get(env.SERVICE_NAME.name) or stages.service_name(stage)
 
 
 def count(stage: str, name: str, value: float = 1, unit: Unit = "Count") -> None:

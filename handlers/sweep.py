@@ -30,7 +30,14 @@ from contract import ledger
 from contract import settings as env
 from contract.layout import INCOMING
 from contract.ledger import Attr
-from contract.messages import ObjectRef, doc_id_for, ocr_request, parse_tick, to_json
+from contract.messages import (
+    ObjectRef,
+    doc_id_for,
+    is_folder_marker,
+    ocr_request,
+    parse_tick,
+    to_json,
+)
 from handlers import runtime
 
 if TYPE_CHECKING:
@@ -144,8 +151,10 @@ def _stale_objects(bucket: str, oldest: datetime, newest: datetime) -> Iterator[
     paginator = runtime.client("s3").get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=INCOMING.path):
         for obj in page.get("Contents", []):
-            if obj["Key"].endswith("/") or not oldest <= obj["LastModified"] <= newest:
-                continue  # folder markers hold no document; young objects are still in flight
+            if is_folder_marker(obj["Key"], obj.get("Size")):
+                continue  # a console "folder" holds no document
+            if not oldest <= obj["LastModified"] <= newest:
+                continue  # young objects may still be in flight; old ones were swept
             etag = str(obj["ETag"]).strip('"')
             yield Candidate(
                 obj["Key"], etag, obj["LastModified"], doc_id_for(bucket, obj["Key"], etag)

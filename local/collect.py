@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from contract import settings as env
 from contract.messages import doc_id_for
-from local.run import Progress, Report, Upload, build_report, upload, wait_until_settled
+from local.run import (
+    Input,
+    Progress,
+    Report,
+    Upload,
+    build_report,
+    upload,
+    wait_until_settled,
+)
 from local.session import LocalSession, SessionOptions
 from local.site import SAMPLE_NAMES, DocumentSite
 from ops.collect import SourceRun, run_reader
@@ -116,7 +124,7 @@ class CollectedReport:
 
 def run_collected(
     session: LocalSession,
-    files: list[Path],
+    files: Sequence[Path | Input],
     timeout_s: float,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> CollectedReport:

@@ -1,13 +1,30 @@
-"""The embedded AWS emulator: moto's server on 127.0.0.1, a random port, quiet logs.
+"""The embedded AWS emulator: moto's server on 127.0.0.1, a random port, quiet logs, and
+its control endpoints closed to everyone but local mode.
 
 moto keeps its state process-wide, so one Emulator per process at a time; `start` resets it.
+
+moto's control endpoints (`/moto-api/reset` wipes every resource, `/moto-api/reset-auth`
+switches IAM off, `/moto-api/data.json` lists every resource with its secrets) take no
+credentials, and moto answers every origin with `Access-Control-Allow-Origin: *`. Anyone on
+the machine could call them, and so could any web page that finds the port: a `text/plain`
+POST is a "simple" request that browsers send without a CORS preflight. `ControlGuard`, in
+front of moto's application, refuses
+- every `/moto-api` request without this emulator's token (a random per-session secret that
+  only this process holds and sends, in the `X-Docpipe-Control-Token` header);
+- every request that carries an `Origin` header other than the emulator's own: browsers
+  add it to cross-origin requests, AWS SDKs and CLIs never send it.
+https://developer.mozilla.org/en-US/docs/Web/HTTP/CORS#simple_requests
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
+import secrets
+import threading
 import urllib.request
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,25 +74,83 @@ def quiet_logs() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+CONTROL_PATH = "/moto-api"
+TOKEN_HEADER = "X-Docpipe-Control-Token"
+_TOKEN_ENVIRON = "HTTP_" + TOKEN_HEADER.upper().replace("-", "_")
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class ControlGuard:
+    """WSGI middleware: control endpoints need the token; cross-origin requests are refused."""
+
+    def __init__(self, app: WsgiApp, token: str) -> None:
+        self.app = app
+        self.token = token
+        self.origin = ""  # the emulator's own origin, known once the port is bound
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        refusal = self.refusal(environ)
+        if refusal is None:
+            return self.app(environ, start_response)
+        body = f"docpipe local: {refusal}\n".encode()
+        start_response(
+            "403 Forbidden",
+            [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    def refusal(self, environ: dict[str, Any]) -> str | None:
+        """Why a request is refused, or None."""
+        origin = environ.get("HTTP_ORIGIN")
+        if origin is not None and origin != self.origin:
+            return f"cross-origin request from {origin!r} refused"
+        # The same test moto's dispatcher uses to route a request to its control endpoints.
+        if str(environ.get("PATH_INFO", "")).startswith(CONTROL_PATH):
+            given = str(environ.get(_TOKEN_ENVIRON, ""))
+            if not hmac.compare_digest(given.encode(), self.token.encode()):
+                return "the emulator's control endpoints are reserved to local mode"
+        return None
+
+
 class Emulator:
-    """moto's ThreadedMotoServer bound to loopback, with reset and the IAM switch."""
+    """moto's server bound to loopback behind a ControlGuard, with reset and the IAM switch."""
 
     def __init__(self, port: int = 0) -> None:
         self._port = port
         self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self.token = secrets.token_urlsafe(32)
         self.endpoint = ""
 
     def start(self) -> str:
-        from moto.server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
 
         quiet_logs()
         apply_patches()
-        self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=self._port, verbose=False)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
+        # What moto's ThreadedMotoServer does, with the guard in front of moto's application.
+        guard = ControlGuard(DomainDispatcherApplication(create_backend_app), self.token)
+        self._server = make_server(
+            LOOPBACK, self._port, guard, threaded=True, request_handler=MotoRequestHandler
+        )
+        host, port = self._server.server_address[:2]
+        self.endpoint = guard.origin = f"http://{host}:{port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="emulator", daemon=True
+        )
+        self._thread.start()
         self.reset()
         return self.endpoint
+
+    @property
+    def port(self) -> int:
+        return int(self.endpoint.rsplit(":", 1)[1]) if self.endpoint else self._port
 
     def stop(self) -> None:
         if self._server is None:
@@ -83,8 +158,17 @@ class Emulator:
         # moto's switches are process-wide: leave them off for whatever runs next in-process.
         self.set_auth(enabled=False)
         self.execute_state_machines(False)
-        self._server.stop()
-        self._server = None
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        """Stop serving and free the port; moto's state stays in this process (see persist)."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = self._thread = None
 
     def __enter__(self) -> Emulator:
         self.start()
@@ -99,7 +183,7 @@ class Emulator:
             f"{self.endpoint}{path}",
             data=body,
             method="POST",
-            headers={"Content-Type": "text/plain"},
+            headers={"Content-Type": "text/plain", TOKEN_HEADER: self.token},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             return bytes(response.read())
@@ -107,14 +191,14 @@ class Emulator:
     def reset(self) -> None:
         """Forget every resource (moto's state outlives a server in the same process)."""
         self.set_auth(enabled=False)
-        self._post("/moto-api/reset")
+        self._post(f"{CONTROL_PATH}/reset")
         self.execute_state_machines(True)
 
     def execute_state_machines(self, enabled: bool) -> None:
         """moto's Step Functions engine runs executions (off by default: they only record
         the start). Set before any state machine exists: the engine keeps its own."""
         config = {"stepfunctions": {"execute_state_machine": enabled}}
-        self._post("/moto-api/config", json.dumps(config).encode())
+        self._post(f"{CONTROL_PATH}/config", json.dumps(config).encode())
 
     def set_auth(self, enabled: bool) -> None:
         """IAM authentication: every request after this must be signed by a known principal.
@@ -122,7 +206,7 @@ class Emulator:
         The body is the number of unauthenticated requests still allowed, sent raw (moto
         parses it with float(), so a form-encoded body is rejected).
         """
-        self._post("/moto-api/reset-auth", b"0" if enabled else b"inf")
+        self._post(f"{CONTROL_PATH}/reset-auth", b"0" if enabled else b"inf")
 
     def client(self, service: str, credentials: Credentials | None = None) -> Any:
         keys: dict[str, Any] = credentials.as_boto() if credentials else BOOTSTRAP_CREDENTIALS

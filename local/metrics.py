@@ -1,12 +1,14 @@
-"""What local mode counts, and the AWS/Lambda metrics Lambda would publish per invocation."""
+"""What local mode counts, and the metrics AWS would publish: Lambda's per invocation, SQS's
+per queue, and the functions' own (embedded metric format in their logs)."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,6 +28,7 @@ class Stats:
     throttles: Counter[str] = field(default_factory=Counter)
     # executions the local pipes started, by state machine name
     executions_started: Counter[str] = field(default_factory=Counter)
+    crashes: Counter[str] = field(default_factory=Counter)  # runtimes that exited or went away
     deleted: Counter[str] = field(default_factory=Counter)
     failed_records: Counter[str] = field(default_factory=Counter)
     # stage -> doc_id -> seconds from the message's enqueue to the end of its invocation
@@ -44,13 +47,57 @@ class Stats:
         self.last_errors = [*self.last_errors[-19:], text]
 
 
+# PutMetricData's most data per request.
+PUT_LIMIT = 20
+
+
+def embedded_metric_data(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(namespace, datum) for each value of an embedded-metric-format document, as CloudWatch
+    Logs extracts them from a function's log. A metric's value may be a list of values."""
+    directives = document["_aws"]
+    stamp = datetime.fromtimestamp(int(directives.get("Timestamp", time.time() * 1000)) / 1000, UTC)
+    for directive in directives["CloudWatchMetrics"]:
+        for dimension_set in directive.get("Dimensions") or [[]]:
+            dimensions = [{"Name": name, "Value": str(document[name])} for name in dimension_set]
+            for metric in directive.get("Metrics", []):
+                values = document.get(metric["Name"])
+                for value in values if isinstance(values, list) else [values]:
+                    if isinstance(value, int | float) and not isinstance(value, bool):
+                        yield (
+                            directive["Namespace"],
+                            {
+                                "MetricName": metric["Name"],
+                                "Dimensions": dimensions,
+                                "Value": float(value),
+                                "Unit": metric.get("Unit", "None"),
+                                "Timestamp": stamp,
+                            },
+                        )
+
+
 class ServiceMetrics:
-    """The AWS/Lambda metrics Lambda publishes per invocation, put into the emulator's
-    CloudWatch, so `docpipe status` reads local mode exactly as it reads AWS."""
+    """What the Lambda service publishes for each invocation, put into the emulator's
+    CloudWatch, so `docpipe status` reads local mode exactly as it reads AWS: the AWS/Lambda
+    metrics, and the function's own embedded-format metrics from its log."""
 
     def __init__(self, cloudwatch: Any, stats: Stats) -> None:
         self.cloudwatch = cloudwatch
         self.stats = stats
+
+    def publish_embedded(self, function_name: str, documents: list[dict[str, Any]]) -> None:
+        by_namespace: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        try:
+            for document in documents:
+                for namespace, datum in embedded_metric_data(document):
+                    by_namespace[namespace].append(datum)
+            for namespace, data in by_namespace.items():
+                for start in range(0, len(data), PUT_LIMIT):
+                    self.cloudwatch.put_metric_data(
+                        Namespace=namespace, MetricData=data[start : start + PUT_LIMIT]
+                    )
+        except Exception as exc:  # a malformed document or a refused put: say so, go on
+            with self.stats.lock:
+                self.stats.note_error(function_name, {"type": "Metrics", "message": str(exc)})
 
     def record(self, function_name: str, invocation: Invocation) -> None:
         dimensions = [{"Name": "FunctionName", "Value": function_name}]
@@ -134,10 +181,10 @@ class QueueMetrics:
             for name in self.queue_names
             if (age := oldest_message_age_s(name, now_ms)) is not None
         ]
-        for start in range(0, len(data), 20):  # PutMetricData's most data per request
+        for start in range(0, len(data), PUT_LIMIT):
             try:
                 self.cloudwatch.put_metric_data(
-                    Namespace="AWS/SQS", MetricData=data[start : start + 20]
+                    Namespace="AWS/SQS", MetricData=data[start : start + PUT_LIMIT]
                 )
             except Exception as exc:  # metrics must never stop the runtime; say so where it shows
                 with self.stats.lock:

@@ -1,4 +1,4 @@
-"""Narrow patches that make moto 5.2.5 enforce IAM the way AWS does for our stack.
+"""Narrow patches that make moto 5.2.5 behave as AWS does where our stack depends on it.
 
 moto authorises a request against a resource ARN only for services whose response handler
 defines `_determine_resource` (S3, SQS, IAM, STS). DynamoDB has none, so moto checks every
@@ -31,6 +31,16 @@ the state machine or execution they name, as DynamoDB's are to their table (a pi
 allowed StartExecution on one state machine was denied everything). moto's engine also names an
 execution started without a name "None" (AWS generates one): it gets a UUID, as moto's plain
 Step Functions backend gives it.
+
+S3 event notifications lack the object's `versionId`, which AWS sends for a versioned
+bucket. Without it the first stage reads the latest version: of two uploads under one key in
+quick succession, the first is never processed and the second is processed twice. A patch
+adds it to every event record of a versioned object (the size is there already).
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
+
+With IAM authentication on, a request without an `Authorization` header crashes moto's
+signature check (a KeyError: HTTP 500). AWS refuses it with 403: `AccessDenied` from S3,
+`MissingAuthenticationToken` from the other services. A last patch answers that.
 
 Pinned: pyproject.toml requires moto[server]==5.2.5; `apply_patches` refuses another version
 rather than patch code it was not tested against.
@@ -335,6 +345,55 @@ def _patch_lambda_invoke() -> None:
     LambdaResponse._determine_resource = lambda_invoke_resource  # type: ignore[attr-defined]
 
 
+def with_version_id(event: dict[str, Any], key: Any) -> dict[str, Any]:
+    """An S3 event as moto built it, with the object's version id as AWS sends it."""
+    if getattr(key, "_version_id", None) not in (None, "null"):
+        for record in event.get("Records", []):
+            record["s3"]["object"]["versionId"] = key.version_id
+    return event
+
+
+def _patch_event_version_ids() -> None:
+    from moto.s3 import notifications
+
+    build_event = notifications._get_s3_event
+
+    def s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> Any:
+        return with_version_id(build_event(event_name, bucket, key, notification_id), key)
+
+    notifications._get_s3_event = s3_event
+
+
+def missing_authentication(iam_request_class: type) -> Exception:
+    """What AWS answers a request that carries no signature at all (HTTP 403)."""
+    from moto.core.exceptions import _RESTError
+    from moto.iam.access_control import S3IAMRequest
+    from moto.s3.exceptions import S3AccessDeniedError
+
+    if issubclass(iam_request_class, S3IAMRequest):
+        return S3AccessDeniedError()
+
+    class MissingAuthenticationToken(_RESTError):
+        code = 403
+
+    return MissingAuthenticationToken(
+        "MissingAuthenticationToken", "Request is missing Authentication Token"
+    )
+
+
+def _patch_unsigned_requests() -> None:
+    from moto.iam.access_control import IAMRequestBase
+
+    init = IAMRequestBase.__init__
+
+    def refuse_unsigned(self: Any, *args: Any, **kwargs: Any) -> None:
+        if "Authorization" not in kwargs["headers"]:
+            raise missing_authentication(type(self))
+        init(self, *args, **kwargs)
+
+    IAMRequestBase.__init__ = refuse_unsigned  # type: ignore[method-assign]
+
+
 def apply_patches() -> None:
     """Idempotent: the emulator may start several times in one process."""
     global _applied
@@ -356,4 +415,6 @@ def apply_patches() -> None:
 
     StepFunctionResponse._determine_resource = stepfunctions_resource  # type: ignore[attr-defined]
     _patch_lambda_invoke()
+    _patch_event_version_ids()
+    _patch_unsigned_requests()
     _applied = True

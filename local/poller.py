@@ -6,7 +6,8 @@ batching window, and settles each batch like Lambda: success deletes the batch; 
 ReportBatchItemFailures only the records the function did not name; an error, a timeout or
 an invalid failure list deletes nothing. Nothing else touches a failed message: it becomes
 visible again after the queue's visibility timeout, and the emulator's redrive moves it to the
-DLQ after maxReceiveCount.
+DLQ after maxReceiveCount. When a failed delivery was a message's last, the poller notes why
+it failed and after how many deliveries (`local.dead_letters`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from contract.messages import doc_id_in
+from local.dead_letters import DeadLetterNote, DeadLetterNotes, reason_for
 from local.emulator import REGION
 from local.metrics import Stats
 from local.pool import FunctionPool, Invocation
@@ -83,11 +86,13 @@ class QueuePoller:
         sqs: Any,
         concurrency: int,
         stats: Stats,
+        dead_letters: DeadLetterNotes | None = None,
     ) -> None:
         self.mapping = mapping
         self.pool = pool
         self.sqs = sqs
         self.stats = stats
+        self.dead_letters = dead_letters or DeadLetterNotes()
         self.concurrency = concurrency
         self._slots = threading.BoundedSemaphore(concurrency)
         self._executor = ThreadPoolExecutor(
@@ -181,6 +186,7 @@ class QueuePoller:
             done = [m for m in batch if m["MessageId"] not in failed]
             self._delete(done)
             self._record(done, len(failed))
+            self._note_last_deliveries([m for m in batch if m["MessageId"] in failed], invocation)
         except Exception as exc:  # never let a settling error kill the invoke thread silently
             with self.stats.lock:
                 self.stats.note_error(self.pool.spec.name, {"type": "Settle", "message": str(exc)})
@@ -191,6 +197,29 @@ class QueuePoller:
             with self._count_lock:
                 self.in_flight -= 1
             self._slots.release()
+
+    def _note_last_deliveries(self, failed: list[dict[str, Any]], invocation: Invocation) -> None:
+        """Messages whose receive count has reached maxReceiveCount go to the DLQ on their
+        next receive: note why their last delivery failed, and how many there were."""
+        queue = self.mapping.queue
+        if not (queue.dead_letter_arn and queue.max_receive_count):
+            return
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        for message in failed:
+            receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0))
+            if receives < queue.max_receive_count:
+                continue
+            reason = reason_for(message["MessageId"], invocation.error, invocation.logged_errors)
+            self.dead_letters.add(
+                DeadLetterNote(
+                    self.pool.spec.stage,
+                    message["MessageId"],
+                    doc_id_in(message["Body"]),
+                    receives,
+                    reason,
+                    now,
+                )
+            )
 
     def _delete(self, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), 10):  # DeleteMessageBatch takes 10 at most

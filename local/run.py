@@ -11,7 +11,7 @@ still unsettled (BatchGetItem), so its cost does not grow with the table.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +34,18 @@ DLQ_HOLD_S = 600
 WORKFLOW = "workflow"
 
 
+@dataclass(frozen=True)
+class Input:
+    """A file to upload and the key it gets."""
+
+    path: Path
+    key: str
+
+
+class KeyCollision(ValueError):
+    """Two different files would be uploaded under one key."""
+
+
 @dataclass
 class Upload:
     source: str
@@ -49,9 +61,10 @@ SETTLED = (ledger.DONE, ledger.REJECTED)
 @dataclass
 class DocumentResult:
     source: str
+    key: str
     doc_id: str
     status: str  # "done", "rejected", "dead-lettered", "in-progress" or "lost"
-    reason: str | None = None  # why it was rejected: stage, error type and message
+    reason: str | None = None  # why it was rejected or dead-lettered
     category: str | None = None
     confidence: float | None = None
     pages: int | None = None
@@ -92,25 +105,55 @@ class Progress:
 
 
 def document_files(paths: Iterable[Path]) -> list[Path]:
-    files: list[Path] = []
+    return [item.path for item in inputs(paths)]
+
+
+def inputs(paths: Iterable[Path], prefix: str = INCOMING.path) -> list[Input]:
+    """The files to upload and their keys: a file named explicitly keeps its name
+    (`a/b/x.pdf` -> `incoming/x.pdf`); a directory's documents keep their path below it
+    (`docs/2024-01/scan.png` -> `incoming/2024-01/scan.png`). The same file given twice is
+    uploaded twice; two different files that would get one key are refused (KeyCollision),
+    never one silently overwriting the other."""
+    found: list[Input] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in DOCUMENT_SUFFIXES
-            )
+            found += [
+                Input(p, prefix + p.relative_to(path).as_posix())
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and p.suffix.lower() in DOCUMENT_SUFFIXES
+            ]
         elif path.is_file():
-            files.append(path)
+            found.append(Input(path, prefix + path.name))
         else:
             raise FileNotFoundError(f"no such file or directory: {path}")
-    return files
+    _refuse_collisions(found)
+    return found
 
 
-def upload(session: LocalSession, files: list[Path], prefix: str = INCOMING.path) -> list[Upload]:
-    """PutObject each file as the operator; S3's notification queues it for the first stage."""
+def _refuse_collisions(found: list[Input]) -> None:
+    sources: dict[str, set[Path]] = {}
+    for item in found:
+        sources.setdefault(item.key, set()).add(item.path.resolve())
+    clashes = {key: paths for key, paths in sources.items() if len(paths) > 1}
+    if clashes:
+        described = "; ".join(
+            f"{key} <- {', '.join(sorted(str(p) for p in paths))}" for key, paths in clashes.items()
+        )
+        raise KeyCollision(
+            f"different files would be uploaded under the same key: {described} "
+            "(give their directory instead, which keeps relative paths, or rename them)"
+        )
+
+
+def upload(
+    session: LocalSession, files: Iterable[Path | Input], prefix: str = INCOMING.path
+) -> list[Upload]:
+    """PutObject each file as the operator; S3's notification queues it for the first stage.
+    A bare path is uploaded under its name."""
     s3, bucket = session.client("s3"), session.outputs["bucket_name"]
     uploads = []
-    for path in files:
-        key = f"{prefix}{path.name}"
+    for item in files:
+        path, key = (item.path, item.key) if isinstance(item, Input) else (item, prefix + item.name)
         response = s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
         etag = response["ETag"].strip('"')
         uploads.append(
@@ -271,7 +314,7 @@ def _timings(session: LocalSession, item: dict[str, Any] | None, doc_id: str) ->
 def build_report(
     session: LocalSession, uploads: list[Upload], watcher: Watcher, elapsed_s: float
 ) -> Report:
-    dead = watcher.dead_doc_ids()
+    dead = _dead_letter_reasons(session, watcher)
     in_flight = _in_flight_doc_ids(session)
     if watcher.state_machine:
         sfn = session.client("stepfunctions")
@@ -286,10 +329,26 @@ def build_report(
     return Report(documents, watcher.dlq_counts(), lost, elapsed_s)
 
 
+def _dead_letter_reasons(session: LocalSession, watcher: Watcher) -> dict[str, str]:
+    """doc id -> why its message was dead-lettered, as its poller noted it."""
+    notes = session.runtime.dead_letters if session.runtime else None
+    reasons = {}
+    for stage, messages in watcher.dead_letters.items():
+        for message_id, doc_id in messages.items():
+            note = notes.get(message_id) if notes else None
+            if doc_id:
+                reasons[doc_id] = (
+                    f"{stage}: after {note.receive_count} deliveries: {note.reason}"
+                    if note
+                    else f"{stage}: dead-lettered"
+                )
+    return reasons
+
+
 def _result(
-    upload_: Upload, item: dict[str, Any] | None, dead: set[str], in_flight: set[str]
+    upload_: Upload, item: dict[str, Any] | None, dead: dict[str, str], in_flight: set[str]
 ) -> DocumentResult:
-    result = DocumentResult(upload_.source, upload_.doc_id, "lost")
+    result = DocumentResult(upload_.source, upload_.key, upload_.doc_id, "lost")
     status = (item or {}).get(Attr.STATUS, {}).get("S")
     if item is not None and status == ledger.DONE:
         result.status = "done"
@@ -308,6 +367,7 @@ def _result(
         )
     elif upload_.doc_id in dead:
         result.status = "dead-lettered"
+        result.reason = dead[upload_.doc_id]
     elif item is not None or upload_.doc_id in in_flight:
         result.status = "in-progress"
     return result
@@ -327,7 +387,7 @@ def _in_flight_doc_ids(session: LocalSession) -> set[str]:
 
 def run_documents(
     session: LocalSession,
-    files: list[Path],
+    files: Sequence[Path | Input],
     timeout_s: float,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> Report:

@@ -11,12 +11,15 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from contract import settings as env
 from handlers.config import installed_tessdata
+from local.dead_letters import DeadLetterNotes
 from local.emulator import REGION, Credentials, Emulator, assume_role_credentials
 from local.metrics import QueueMetrics, ServiceMetrics, Stats
 from local.poller import QueuePoller
@@ -27,8 +30,9 @@ from local.workflow import WorkflowRuntime
 
 # Worker processes per function at most, whatever the mapping allows: a laptop is not a fleet.
 DEFAULT_LOCAL_CONCURRENCY = 4
-# Host variables a worker keeps (tesseract on PATH, a locale, a temp dir); nothing else leaks.
-HOST_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TESSDATA_PREFIX")
+# Host variables a worker keeps (tesseract on PATH, a locale); nothing else leaks. TMPDIR is
+# the worker's own (local.pool: one directory per invocation).
+HOST_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TESSDATA_PREFIX")
 
 __all__ = ["PROJECT_DIR", "LambdaRuntime", "RuntimeOptions"]
 
@@ -49,6 +53,8 @@ class RuntimeOptions:
     # variables every worker gets besides the function's (tests steer their variants with it)
     extra_environment: dict[str, str] = field(default_factory=dict)
     extra_pythonpath: list[Path] = field(default_factory=list)
+    # where the pollers append why each message was dead-lettered (None: kept in memory)
+    dead_letters_path: Path | None = None
 
 
 class LambdaRuntime:
@@ -81,6 +87,9 @@ class LambdaRuntime:
             if cloudwatch
             else None
         )
+        self.dead_letters = DeadLetterNotes(options.dead_letters_path)
+        # Every worker's temporary files, one directory per invocation (local.pool).
+        self.tmp_root = Path(tempfile.mkdtemp(prefix="docpipe-local-"))
         self._credentials: dict[str, Credentials] = {}
         self.pools: dict[str, FunctionPool] = {}
         self.pollers: list[QueuePoller] = []
@@ -141,7 +150,13 @@ class LambdaRuntime:
             handler = self.options.handler_overrides.get(spec.stage, spec.handler)
             log_path = self.options.log_dir / f"{spec.stage}.log"
             self.pools[spec.name] = FunctionPool(
-                spec, handler, self.function_env(spec), log_path, self.stats, self.metrics
+                spec,
+                handler,
+                self.function_env(spec),
+                log_path,
+                self.stats,
+                self.metrics,
+                tmp_root=self.tmp_root,
             )
         for mapping in self.topology.mappings:
             concurrency = self.concurrency_for(mapping)
@@ -153,6 +168,7 @@ class LambdaRuntime:
                 self.sqs_for_role(mapping.function.role_arn),
                 concurrency,
                 self.stats,
+                self.dead_letters,
             )
             self.pollers.append(poller)
             poller.start()
@@ -184,3 +200,4 @@ class LambdaRuntime:
             pool.close()
         for poller in self.pollers:
             poller.stop()
+        shutil.rmtree(self.tmp_root, ignore_errors=True)

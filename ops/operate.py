@@ -13,14 +13,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from contract import stages
+from contract import settings, stages
 from contract.layout import INCOMING
 from contract.messages import manual_event
+from ops.dlq_records import SeenDeadLetters
 from ops.target import Target
 
 # How long a dead letter stays hidden from other readers while it is being moved; long
 # enough that a slow send cannot let it reappear and be moved twice.
 MOVE_VISIBILITY_SECONDS = 300
+# The handlers' own metrics (Powertools, embedded in their logs).
+NAMESPACE = settings.METRICS_NAMESPACE.default
 
 
 @dataclass(frozen=True)
@@ -31,13 +34,19 @@ class StageStatus:
     dead_letters: int
     oldest_age_s: float | None
     errors_1h: float | None
+    """Failed invocations (AWS/Lambda Errors): timeouts, crashes, unhandled exceptions."""
+    failed_1h: float | None
+    """Records the function failed and SQS will retry (the pipeline's RecordsFailed): a
+    batch of failed records through Powertools' batch processor is no invocation error."""
+    rejected_1h: float | None
+    """Documents settled as rejected, with their reason in the ledger (RecordsRejected)."""
     throttles_1h: float | None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _queue_counts(target: Target, url: str) -> tuple[int, int]:
+def queue_counts(target: Target, url: str) -> tuple[int, int]:
     attributes = target.client("sqs").get_queue_attributes(
         QueueUrl=url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
@@ -72,10 +81,11 @@ def _metric(
 def status(target: Target) -> list[StageStatus]:
     rows = []
     for stage in target.stages:
-        queued, in_flight = _queue_counts(target, target.queue_url(stage))
-        dead, _ = _queue_counts(target, target.dlq_url(stage))
+        queued, in_flight = queue_counts(target, target.queue_url(stage))
+        dead, _ = queue_counts(target, target.dlq_url(stage))
         queue_name = target.queue_url(stage).rsplit("/", 1)[-1]
         function = ("FunctionName", target.function_name(stage))
+        service = ("service", stages.service_name(stage))
         rows.append(
             StageStatus(
                 stage=stage,
@@ -90,6 +100,8 @@ def status(target: Target) -> list[StageStatus]:
                     "Maximum",
                 ),
                 errors_1h=_metric(target, "AWS/Lambda", "Errors", function, "Sum"),
+                failed_1h=_metric(target, NAMESPACE, "RecordsFailed", service, "Sum"),
+                rejected_1h=_metric(target, NAMESPACE, "RecordsRejected", service, "Sum"),
                 throttles_1h=_metric(target, "AWS/Lambda", "Throttles", function, "Sum"),
             )
         )
@@ -101,27 +113,49 @@ class DeadLetter:
     message_id: str
     body: str
     receive_count: int
+    """Deliveries to the function before it was dead-lettered (never this tool's own looks:
+    see ops/dlq_records.py)."""
     sent_at: str
+    reason: str | None = None
+    """Why its last delivery failed, where local mode noted it (local/dead_letters.py)."""
+    dead_lettered_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _dead_letter(message: dict[str, Any]) -> DeadLetter:
+def _dead_letter(
+    message: dict[str, Any], url: str, seen: SeenDeadLetters, notes: dict[str, Any]
+) -> DeadLetter:
     attributes = message.get("Attributes", {})
     sent_ms = int(attributes.get("SentTimestamp", "0"))
+    message_id = message["MessageId"]
+    note = notes.get(message_id)
     return DeadLetter(
-        message_id=message["MessageId"],
+        message_id=message_id,
         body=message["Body"],
-        receive_count=int(attributes.get("ApproximateReceiveCount", "0")),
+        receive_count=note.receive_count
+        if note
+        else seen.receive_count(url, message_id, int(attributes.get("ApproximateReceiveCount", 1))),
         sent_at=datetime.fromtimestamp(sent_ms / 1000, UTC).isoformat(),
+        reason=note.reason if note else None,
+        dead_lettered_at=note.at if note else None,
     )
+
+
+def _notes(target: Target) -> dict[str, Any]:
+    if target.dead_letter_notes is None:
+        return {}
+    from local.dead_letters import load
+
+    return dict(load(target.dead_letter_notes))
 
 
 def dlq_show(target: Target, stage: str, limit: int = 10) -> list[DeadLetter]:
     """Read up to `limit` dead letters and make them visible again at once: reading a DLQ
     moves nothing (it has no redrive of its own)."""
     sqs, url = target.client("sqs"), target.dlq_url(stage)
+    seen, notes = SeenDeadLetters(target.records_dir), _notes(target)
     shown: dict[str, DeadLetter] = {}
     receipts = []
     while len(shown) < limit:
@@ -135,8 +169,9 @@ def dlq_show(target: Target, stage: str, limit: int = 10) -> list[DeadLetter]:
         if not messages:
             break
         for message in messages:
-            shown.setdefault(message["MessageId"], _dead_letter(message))
+            shown.setdefault(message["MessageId"], _dead_letter(message, url, seen, notes))
             receipts.append(message["ReceiptHandle"])
+    seen.save()
     for receipt in receipts:
         sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=receipt, VisibilityTimeout=0)
     return list(shown.values())
@@ -215,7 +250,7 @@ def _move_messages(target: Target, stage: str) -> int:
 def dlq_purge(target: Target, stage: str) -> int:
     """Delete every dead letter of `stage`; returns how many there were."""
     url = target.dlq_url(stage)
-    count, _ = _queue_counts(target, url)
+    count, _ = queue_counts(target, url)
     target.client("sqs").purge_queue(QueueUrl=url)
     return count
 

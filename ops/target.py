@@ -15,6 +15,9 @@ from typing import Any
 import boto3
 
 REQUIRED_OUTPUTS = ("bucket_name", "table_name", "queue_urls", "dlq_urls", "function_names")
+# Where the operator commands keep their own records about a deployed stack (dead letters
+# they have seen); local mode keeps them beside its state file.
+RECORDS_DIR = Path.home() / ".docpipe"
 
 
 class TargetError(Exception):
@@ -28,6 +31,10 @@ class Target:
     credentials: dict[str, str] = field(default_factory=dict)
     region: str | None = None
     log_dir: str | None = None  # local mode: the functions' log files (AWS: CloudWatch Logs)
+    records_dir: Path | None = field(default_factory=lambda: RECORDS_DIR)
+    """Where `dlq` keeps what it has seen of each dead letter; None keeps nothing."""
+    dead_letter_notes: Path | None = None
+    """Local mode's notes of why and when each message was dead-lettered."""
 
     def __post_init__(self) -> None:
         missing = [key for key in REQUIRED_OUTPUTS if key not in self.outputs]
@@ -82,17 +89,30 @@ def from_local_state() -> Target:
             "no local deployment is running: start one with `docpipe local up`, "
             "or pass --outputs FILE for a deployed stack"
         )
-    target = from_local_session(state.outputs, state.environment)
+    notes = Path(state.dead_letters) if state.dead_letters else None
+    target = from_local_session(
+        state.outputs,
+        state.environment,
+        records_dir=notes.parent if notes else None,
+        dead_letter_notes=notes,
+    )
     target.log_dir = state.log_dir
     return target
 
 
-def from_local_session(outputs: dict[str, Any], environment: dict[str, str]) -> Target:
+def from_local_session(
+    outputs: dict[str, Any],
+    environment: dict[str, str],
+    records_dir: Path | None = None,
+    dead_letter_notes: Path | None = None,
+) -> Target:
     """A target from local mode's outputs and the environment it prints for boto3."""
     return Target(
         outputs=outputs,
         endpoint_url=environment["AWS_ENDPOINT_URL"],
         region=environment.get("AWS_DEFAULT_REGION"),
+        records_dir=records_dir,
+        dead_letter_notes=dead_letter_notes,
         credentials={
             "aws_access_key_id": environment["AWS_ACCESS_KEY_ID"],
             "aws_secret_access_key": environment["AWS_SECRET_ACCESS_KEY"],

@@ -43,16 +43,29 @@ def test_non_creation_records_carry_no_document() -> None:
     assert envelope.parse_upload_event(event, "b") == []
 
 
+def with_record(event: dict[str, Any], key: str, size: int) -> dict[str, Any]:
+    """The event with one more record in front: an object of `size` bytes under `key`."""
+    record = json.loads(json.dumps(event["Records"][0]))
+    record["s3"]["object"].update(key=key, size=size)
+    return {"Records": [record, *event["Records"]]}
+
+
 def test_folder_markers_carry_no_document() -> None:
     # GIVEN an event for the console's zero-byte "folder" and one for a document in it
-    event = load_event("s3_object_created_spaces.json")
-    folder = json.loads(json.dumps(event["Records"][0]))
-    folder["s3"]["object"]["key"] = "incoming/scans+2026/"
-    event["Records"].insert(0, folder)
+    event = with_record(load_event("s3_object_created_spaces.json"), "incoming/scans+2026/", 0)
 
     # WHEN it is parsed THEN only the document remains
     refs = envelope.parse_upload_event(event, "b")
     assert [ref.key for ref in refs] == ["incoming/scanned invoice (42).png"]
+
+
+def test_an_object_with_bytes_is_a_document_whatever_its_key_ends_with() -> None:
+    # GIVEN a 1,024-byte upload whose key ends in "/" (a legal S3 key, not a folder)
+    event = with_record(load_event("s3_object_created_spaces.json"), "incoming/odd+name/", 1024)
+
+    # WHEN it is parsed THEN it is a document to process (or reject with a reason)
+    refs = envelope.parse_upload_event(event, "b")
+    assert [ref.key for ref in refs] == ["incoming/odd name/", "incoming/scanned invoice (42).png"]
 
 
 @pytest.mark.parametrize(

@@ -308,6 +308,17 @@ def test_sweep_re_enqueues_only_stale_objects_without_result(sweep_env: Aws) -> 
     sweep_env.check_calls("sweep")
 
 
+def test_sweep_skips_folder_markers_but_not_objects_whose_key_ends_in_a_slash(
+    sweep_env: Aws,
+) -> None:
+    # GIVEN a console "folder" (zero bytes) and a document stored under a key ending in "/"
+    sweep_env.put("incoming/scans/", b"")
+    sweep_env.put("incoming/odd name/", b"%PDF-")
+
+    # WHEN the sweep runs 11 minutes later THEN only the document is re-enqueued
+    assert sweep.sweep(datetime.now(UTC) + timedelta(minutes=11)) == ["incoming/odd name/"]
+
+
 def test_sweep_ignores_young_objects(sweep_env: Aws) -> None:
     sweep_env.put("incoming/new.pdf", b"%PDF-")
     assert sweep.sweep(datetime.now(UTC)) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 from pathlib import Path
 from types import ModuleType
@@ -74,3 +75,32 @@ def mini_project(tmp_path: Path) -> Path:
         shutil.copy(MINI_STACK / name, project / name)
     shutil.copy(MINI_STACK / "program.py", project / "__main__.py")
     return project
+
+
+def _stat(pid: str) -> list[str] | None:
+    """Fields of /proc/PID/stat after the command name: state, ppid, pgrp, ..."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()
+
+
+def group_members(pgid: int) -> list[int]:
+    """Processes (zombies included) in a process group, from /proc."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        fields = _stat(entry.name) if entry.name.isdigit() else None
+        if fields and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+def zombie_children() -> list[int]:
+    """This process's children that died and were never reaped."""
+    me, zombies = os.getpid(), []
+    for entry in Path("/proc").iterdir():
+        fields = _stat(entry.name) if entry.name.isdigit() else None
+        if fields and fields[0] == "Z" and int(fields[1]) == me:
+            zombies.append(int(entry.name))
+    return zombies

@@ -57,13 +57,28 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSession]:
         yield running
 
 
-def wait_for(condition: object, timeout_s: float, what: str) -> None:
+def wait_for(
+    condition: object, timeout_s: float, what: str, session: LocalSession | None = None
+) -> None:
+    """Until `condition()`; fails at once, with the error, when a watched stage fails a
+    batch (a denied write would otherwise only show as a timeout minutes later)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if callable(condition) and condition():
             return
+        if session is not None:
+            assert_no_failed_batch(session, ("summarize", "classify"))
         time.sleep(0.5)
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def assert_no_failed_batch(session: LocalSession, stages: tuple[str, ...]) -> None:
+    runtime = session.runtime
+    assert runtime is not None
+    names = [runtime.topology.function_for_stage(stage).name for stage in stages]
+    with runtime.stats.lock:
+        errors = [e for e in runtime.stats.last_errors if e.split(":", 1)[0] in names]
+    assert errors == [], f"a burst stage failed: {errors[-1]}"
 
 
 def item_count(session: LocalSession) -> int:
@@ -97,7 +112,7 @@ def test_a_burst_into_a_stage_with_concurrency_2_loses_nothing(session: LocalSes
             ],
         )
 
-    wait_for(lambda: item_count(session) >= BURST, 240, f"{BURST} result items")
+    wait_for(lambda: item_count(session) >= BURST, 240, f"{BURST} result items", session)
 
     depths = dlq_depths(session)
     lost = BURST - item_count(session) - depths["summarize"] - depths["classify"]

@@ -39,9 +39,10 @@ def test_json_report_and_exit_code_zero(contract_pdf: Path) -> None:
     assert set(report) == {"documents", "dlq", "lost", "elapsed_s"}
     (document,) = report["documents"]
     assert set(document) == {
-        "source", "doc_id", "status", "reason", "category", "confidence", "pages", "summary",
-        "timings",
+        "source", "key", "doc_id", "status", "reason", "category", "confidence", "pages",
+        "summary", "timings",
     }  # fmt: skip
+    assert (document["key"], document["reason"]) == ("incoming/contract.pdf", None)
     assert (document["status"], document["category"], document["pages"]) == (
         "done",
         "contract",

@@ -6,6 +6,8 @@ Real moto server over HTTP on 127.0.0.1; each test gets a fresh one (start reset
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from botocore.exceptions import ClientError
 from localtest import mini_project
 
 from local.deploy import EmulatorMocks
-from local.emulator import Emulator, assume_role_credentials
+from local.emulator import TOKEN_HEADER, Emulator, assume_role_credentials, create_operator
 from mockrun import run_program
 
 LAMBDA_TRUST = json.dumps(
@@ -218,3 +220,134 @@ def test_every_resource_of_the_stack_is_created_in_the_emulator(
         assert json.loads(machine["definition"])["StartAt"] == "ocr"
         (pipe,) = emulator.client("pipes").list_pipes()["Pipes"]
         assert pipe["Target"] == run.outputs["state_machine_arn"]
+
+
+def test_s3_notifications_name_the_version_and_size_of_each_upload(emulator: Emulator) -> None:
+    # GIVEN a versioned bucket notifying a queue of uploads under incoming/
+    s3, sqs = emulator.client("s3"), emulator.client("sqs")
+    url = sqs.create_queue(QueueName="uploads")["QueueUrl"]
+    s3.create_bucket(Bucket="docs")
+    s3.put_bucket_versioning(Bucket="docs", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_notification_configuration(
+        Bucket="docs",
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": "arn:aws:sqs:us-east-1:123456789012:uploads",
+                    "Events": ["s3:ObjectCreated:*"],
+                }
+            ]
+        },
+    )
+
+    # WHEN two different documents are uploaded under one key
+    puts = [s3.put_object(Bucket="docs", Key="incoming/a.pdf", Body=body) for body in (b"1", b"22")]
+
+    # THEN each event names its own version (and size), so each can be read as uploaded
+    bodies = [json.loads(m["Body"]) for m in queue_bodies(sqs, url)]
+    objects = [b["Records"][0]["s3"]["object"] for b in bodies if "Records" in b]
+    assert [(o["versionId"], o["size"]) for o in objects] == [
+        (puts[0]["VersionId"], 1),
+        (puts[1]["VersionId"], 2),
+    ]
+
+
+def queue_bodies(sqs: object, url: str) -> list[dict[str, str]]:
+    messages: list[dict[str, str]] = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):  # type: ignore[attr-defined]
+        messages += batch
+    return messages
+
+
+# moto's one endpoint routes a request by its signature's scope: an unsigned one goes to S3.
+@pytest.mark.parametrize(
+    ("method", "headers", "body"),
+    [
+        ("GET", {}, None),  # ListBuckets
+        ("POST", {"X-Amz-Target": "AmazonSQS.ListQueues"}, b"{}"),
+        ("POST", {"X-Amz-Target": "DynamoDB_20120810.ListTables"}, b"{}"),
+    ],
+)
+def test_an_unsigned_request_is_refused_with_403(
+    emulator: Emulator, method: str, headers: dict[str, str], body: bytes | None
+) -> None:
+    emulator.client("sqs").create_queue(QueueName="work")
+    emulator.set_auth(enabled=True)
+    request = urllib.request.Request(
+        f"{emulator.endpoint}/", data=body, method=method, headers=headers
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 403
+    assert b"<Code>AccessDenied</Code>" in refused.value.read()
+
+
+def test_an_unsigned_request_to_another_service_is_missing_its_token(emulator: Emulator) -> None:
+    from moto.iam.access_control import IAMRequest
+    from werkzeug.exceptions import HTTPException
+
+    with pytest.raises(HTTPException) as refused:  # moto's errors are werkzeug's
+        IAMRequest(
+            account_id="123456789012",
+            method="POST",
+            path="/",
+            data={},
+            body=b"",
+            headers={},
+            action="ListQueues",
+        )
+    assert refused.value.code == 403
+    assert "MissingAuthenticationToken" in str(refused.value.description)
+
+
+def post(url: str, body: bytes, headers: dict[str, str] | None = None) -> int:
+    """The HTTP status of a POST, as a browser's simple (no-preflight) request sends it."""
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "text/plain", **(headers or {})}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def test_control_endpoints_refuse_requests_without_the_sessions_token(emulator: Emulator) -> None:
+    # GIVEN a deployment with IAM on
+    emulator.client("s3").create_bucket(Bucket="docs")
+    operator = create_operator(emulator)
+    emulator.set_auth(enabled=True)
+
+    # WHEN someone else asks to wipe it or to switch IAM off (no token, or a wrong one)
+    control = f"{emulator.endpoint}/moto-api"
+    assert post(f"{control}/reset", b"") == 403
+    assert post(f"{control}/reset-auth", b"inf", {TOKEN_HEADER: "guess"}) == 403
+    with pytest.raises(urllib.error.HTTPError) as listing:
+        urllib.request.urlopen(f"{control}/data.json", timeout=10)
+
+    # THEN both are refused: the bucket survives and unsigned requests are still denied
+    assert listing.value.code == 403
+    assert emulator.client("s3", operator).head_bucket(Bucket="docs")
+    with pytest.raises(urllib.error.HTTPError) as unsigned:
+        urllib.request.urlopen(f"{emulator.endpoint}/docs", timeout=10)
+    assert unsigned.value.code == 403
+
+
+def test_cross_origin_requests_are_refused_on_every_endpoint(emulator: Emulator) -> None:
+    s3 = emulator.client("s3")
+    s3.create_bucket(Bucket="docs")
+    page = {"Origin": "http://attacker.example"}
+    # A web page's simple POST to a control endpoint, even one that somehow had the token...
+    assert (
+        post(f"{emulator.endpoint}/moto-api/reset", b"", {**page, TOKEN_HEADER: emulator.token})
+        == 403
+    )
+    # ...and a signed API call that carries a foreign Origin
+    s3.meta.events.register("before-send.s3", lambda request, **_: request.headers.update(page))
+    with pytest.raises(ClientError) as refused:
+        s3.list_buckets()
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    # The emulator's own origin is not cross-origin.
+    own = {"Origin": emulator.endpoint, TOKEN_HEADER: emulator.token}
+    assert post(f"{emulator.endpoint}/moto-api/reset-auth", b"inf", own) == 200
+    assert emulator.client("s3").head_bucket(Bucket="docs")  # nothing was reset

@@ -22,6 +22,8 @@ from localtest import queue_messages, render, table_items
 from local.run import Report, document_files, run_documents
 from local.runtime import PROJECT_DIR, RuntimeOptions
 from local.session import LocalSession, SessionOptions
+from ops.operate import StageStatus, status
+from ops.target import from_local_session
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -47,6 +49,7 @@ class PipelineRun:
     dead_letters: dict[str, list[dict[str, Any]]]
     deliveries: dict[str, int]
     ocr_env: dict[str, str]
+    status: dict[str, StageStatus]
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +73,14 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineR
             stage: queue_messages(session, url)
             for stage, url in session.outputs["dlq_urls"].items()
         }
+        target = from_local_session(session.outputs, session.environment())
         yield PipelineRun(
             report,
             table_items(session),
             dead_letters,
             dict(session.runtime.stats.deliveries),
             session.runtime.function_env(session.runtime.topology.function_for_stage("ocr")),
+            {row.stage: row for row in status(target)},
         )
 
 
@@ -138,6 +143,13 @@ def test_each_poison_document_is_rejected_at_once_with_its_reason(
     assert all(count == 1 for count in pipeline_run.deliveries.values())
     kept = {item["archived_key"]["S"] for item in pipeline_run.items if "error_type" in item}
     assert kept == {f"rejected/{name}" for name in POISON}
+
+
+def test_status_counts_the_rejections_per_stage(pipeline_run: PipelineRun) -> None:
+    # RecordsRejected, from the OCR function's log as CloudWatch Logs would extract it
+    assert pipeline_run.status["ocr"].rejected_1h == len(POISON)
+    assert pipeline_run.status["ocr"].failed_1h in (None, 0)
+    assert pipeline_run.status["summarize"].rejected_1h in (None, 0)
 
 
 def test_the_run_settles_in_seconds(pipeline_run: PipelineRun) -> None:

@@ -89,7 +89,7 @@ def test_a_timeout_kills_the_worker_and_the_next_invocation_is_cold(tmp_path: Pa
         assert (first.ok, first.timed_out, first.error and first.error["type"]) == (
             False,
             True,
-            "Timeout",
+            "Sandbox.Timedout",
         )
         second = pool.invoke({"Records": []})
         assert second.timed_out

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from localtest import VARIANTS_DIR, stages, table_items
 
-from local.run import upload, wait_until_settled
+from local.run import build_report, upload, wait_until_settled
 from local.runtime import PROJECT_DIR, RuntimeOptions
 from local.session import LocalSession, SessionOptions
 from ops.operate import dlq_redrive
@@ -49,6 +49,12 @@ def test_an_outage_ends_in_the_dlq_and_redrive_finishes_the_document_once(
         assert session.runtime.stats.deliveries[message_id] == MAX_RECEIVE_COUNT
         (item,) = table_items(session)
         assert item["status"] == {"S": "ocr-done"}
+        # ...and the run's report says why, as the poller noted it at the last delivery
+        (result,) = build_report(session, [sent], watcher, 0).documents
+        assert (result.status, result.reason) == (
+            "dead-lettered",
+            "summarize: after 2 deliveries: RuntimeError: injected transient failure",
+        )
         watcher.release()  # the watcher hid the dead letter while reading it
 
         # WHEN the outage ends and the DLQ is redriven

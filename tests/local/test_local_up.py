@@ -95,7 +95,9 @@ def test_up_send_down(tmp_path: Path) -> None:
         report = json.loads(smoke.stdout[smoke.stdout.index("{") :])
         assert (report["ok"], report["category"], report["missing_words"]) == (True, "invoice", [])
     finally:
-        down = docpipe("down", env=env)
+        # --force: the manual event for an upload already moved to processed/ is retried
+        # (refusing to stop over pending work is test_local_persist.py's business)
+        down = docpipe("down", "--force", env=env)
     assert down.returncode == 0, down.stderr
     assert not (tmp_path / "local.json").exists()
     with pytest.raises(ProcessLookupError):

@@ -72,11 +72,18 @@ def forward_fast(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def record_slowly(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """A slow stage: 10 ms of work per record, then one conditional item per message id."""
+    """A slow stage: 10 ms of work per record, then one item per message id, written with
+    UpdateItem, which is what the classify stage's role allows on the table (the ledger's
+    grant: GetItem and UpdateItem, no PutItem)."""
     table = _table()
     for record in event["Records"]:
         time.sleep(0.01)
-        table.put_item(Item={"doc_id": json.loads(record["body"])["id"]})
+        table.update_item(
+            Key={"doc_id": json.loads(record["body"])["id"]},
+            UpdateExpression="SET #status = :done",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":done": "done"},
+        )
     return {"batchItemFailures": []}
 
 
@@ -95,3 +102,41 @@ def flaky_summarize(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if Path(os.environ["DOCPIPE_TEST_OUTAGE"]).exists():
         raise RuntimeError("injected transient failure")
     return summarize.lambda_handler(event, context)
+
+
+def spawn_and_hang(event: dict[str, Any], context: Any) -> None:
+    """What a stuck OCR looks like: tesseract started (here waiting on its stdin forever), a
+    copy of the page in a temporary file, and a handler that never returns. Prints the
+    child's pid and the file's path to the function's log."""
+    import subprocess
+    import tempfile
+
+    child = subprocess.Popen(["tesseract", "stdin", "stdout"], stdin=subprocess.PIPE)
+    with tempfile.NamedTemporaryFile(prefix="page-", delete=False) as copy:
+        copy.write(b"a copy of the document")
+    print(json.dumps({"child": child.pid, "tmp": copy.name}), flush=True)
+    time.sleep(3600)
+
+
+def write_temp_file(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Leaves a temporary file behind and says where."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(prefix="left-", delete=False) as left:
+        left.write(b"x")
+    return {"tmp": left.name, "TMPDIR": os.environ["TMPDIR"]}
+
+
+def ocr_stalling_on_marker(event: dict[str, Any], context: Any) -> Any:
+    """The real OCR stage, except that the invocation which finds the test's marker file
+    (and removes it) gets stuck the way a wedged tesseract does (`spawn_and_hang`)."""
+    from pathlib import Path
+
+    from handlers import ocr
+
+    marker = Path(os.environ["DOCPIPE_TEST_STALL"])
+    try:
+        marker.unlink()
+    except FileNotFoundError:
+        return ocr.lambda_handler(event, context)
+    return spawn_and_hang(event, context)

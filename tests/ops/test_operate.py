@@ -10,6 +10,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
@@ -110,8 +111,59 @@ def test_show_leaves_dead_letters_in_place(target: Target) -> None:
     letters = operate.dlq_show(target, "summarize", limit=10)
 
     assert sorted(letter.body for letter in letters) == ["a", "b", "c"]
-    assert all(letter.receive_count == 1 for letter in letters)
+    assert all(letter.receive_count == 0 for letter in letters)  # sent there, never delivered
     assert sorted(drain(target, target.dlq_url("summarize"))) == ["a", "b", "c"]
+
+
+def max_receive_count(target: Target, stage: str) -> int:
+    attributes = target.client("sqs").get_queue_attributes(
+        QueueUrl=target.queue_url(stage), AttributeNames=["RedrivePolicy"]
+    )["Attributes"]
+    return int(json.loads(attributes["RedrivePolicy"])["maxReceiveCount"])
+
+
+def test_dead_letters_show_their_deliveries_not_the_tools_own_looks(
+    target: Target, tmp_path: Path
+) -> None:
+    # GIVEN a message delivered maxReceiveCount times, then moved to the DLQ by the redrive
+    sqs, queue = target.client("sqs"), target.queue_url("summarize")
+    deliveries = max_receive_count(target, "summarize")
+    send(target, queue, ["doomed"])
+    for _ in range(deliveries):
+        assert sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0).get("Messages")
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue)  # this receive moved it
+    operator = replace(target, records_dir=tmp_path)
+
+    # WHEN an operator lists it, then shows it twice (each look is a receive to SQS)
+    looks = [operate.dlq_show(operator, "summarize") for _ in range(3)]
+
+    # THEN every look reports the deliveries it had when it was dead-lettered
+    assert [letter.receive_count for (letter,) in looks] == [deliveries] * 3
+
+
+def test_piped_dlq_show_prints_every_character_of_the_body(
+    target: Target, cli_env: Path, capsys: Any
+) -> None:
+    body = json.dumps({"file": "incoming/" + "long-name-" * 30 + ".pdf"})
+    send(target, target.dlq_url("ocr"), [body])
+    assert main(["dlq", "show", "ocr", "--outputs", str(cli_env)]) == 0
+    assert body in capsys.readouterr().out
+
+
+def test_an_aws_error_is_one_clear_line_and_exit_status_1(
+    cli_env: Path, monkeypatch: Any, capsys: Any
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAUNKNOWNUNKNOWN00")
+    assert main(["status", "--outputs", str(cli_env)]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "Traceback" not in error
+    assert error.startswith("docpipe status: AWS refused GetQueueAttributes: ")
+    assert "InvalidClientTokenId" in error
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    assert main(["status", "--outputs", str(cli_env)]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "Could not connect" in error
 
 
 @pytest.fixture
@@ -121,6 +173,7 @@ def cli_env(
     """The environment `docpipe local up` prints, and the outputs file a deployed stack has."""
     for name, value in deployed[1].items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setattr("ops.target.RECORDS_DIR", tmp_path / "records")  # not the user's
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps(target.outputs))
     return outputs
@@ -206,6 +259,7 @@ def test_status_reads_the_function_metrics_local_mode_publishes() -> None:
         runtime=RuntimeOptions(
             handler_overrides={"classify": "variants.write_outside_role"},
             extra_pythonpath=[VARIANTS_DIR],
+            queue_metrics_interval_s=1,
         ),
     )
     with LocalSession(options) as session:
@@ -213,16 +267,28 @@ def test_status_reads_the_function_metrics_local_mode_publishes() -> None:
         send(target, target.queue_url("summarize"), ["not an envelope"])
         send(target, target.queue_url("classify"), ["{}"])
 
-        # WHEN both functions have run once
+        # WHEN both functions have run once, and SQS's metrics have been published since
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             rows = {row.stage: row for row in operate.status(target)}
-            if None not in (rows["summarize"].errors_1h, rows["classify"].errors_1h):
+            wanted = (
+                rows["summarize"].errors_1h,
+                rows["summarize"].failed_1h,
+                rows["classify"].errors_1h,
+                rows["classify"].oldest_age_s,
+            )
+            if None not in wanted:
                 break
             time.sleep(0.5)
 
-    # THEN a record the handler rejects is a batch item failure, not a function error; an
-    # exception (AccessDenied) is; S3's test event, which OCR may have handled by now, is not
+    # THEN a record the handler fails is a batch item failure, not a function error, and it
+    # shows as a failed record (the pipeline's RecordsFailed, published from the function's
+    # log); an exception (AccessDenied) is a function error; S3's test event, which OCR may
+    # have handled by now, is neither
     assert rows["summarize"].errors_1h == 0
+    assert rows["summarize"].failed_1h == 1
     assert rows["classify"].errors_1h is not None and rows["classify"].errors_1h >= 1
     assert rows["ocr"].errors_1h in (None, 0)
+    assert rows["ocr"].failed_1h in (None, 0)
+    # The classify message waits for its retry: the age of the oldest message shows.
+    assert rows["classify"].oldest_age_s is not None and rows["classify"].oldest_age_s > 0
