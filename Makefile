@@ -28,8 +28,10 @@ lint: setup
 	$(BIN)/mypy .
 
 # Everything CI proves: lint and types, the policy gate on both stacks, then the whole suite.
+# Three test processes, one test file each at a time (module fixtures stay whole): the
+# end-to-end tests mostly wait on visibility timeouts and retries, so they overlap well.
 test: setup tesseract lint check
-	$(BIN)/pytest
+	$(BIN)/pytest -n 3 --dist loadfile
 
 test-fast: setup
 	$(BIN)/pytest -m "not slow"

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from local.metrics import Stats
-from local.poller import lambda_record
+from local.poller import lambda_record, receive
 from local.topology import PipeSpec
 
 FIRE_AND_FORGET = "FIRE_AND_FORGET"
@@ -68,17 +68,8 @@ class PipePoller:
                 self._deliver(messages[start : start + size])
 
     def _receive(self) -> list[dict[str, Any]]:
-        response = self.sqs.receive_message(
-            QueueUrl=self.pipe.source.url,
-            MaxNumberOfMessages=10,
-            WaitTimeSeconds=1,  # short, so stop() stays responsive; Pipes long-poll 20 s
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
-        messages: list[dict[str, Any]] = response.get("Messages", [])
-        with self.stats.lock:
-            self.stats.deliveries.update(m["MessageId"] for m in messages)
-        return messages
+        # a short wait, so stop() stays responsive; Pipes long-poll 20 s
+        return receive(self.sqs, self.pipe.source.url, self.stats, 10, wait_s=1)
 
     def _deliver(self, batch: list[dict[str, Any]]) -> None:
         records = [lambda_record(m, self.pipe.source.arn) for m in batch]

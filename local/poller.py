@@ -27,6 +27,24 @@ from local.pool import FunctionPool, Invocation
 from local.topology import MappingSpec
 
 
+def receive(
+    sqs: Any, url: str, stats: Stats, max_messages: int, wait_s: float
+) -> list[dict[str, Any]]:
+    """Up to `max_messages` messages with every attribute, as Lambda's pollers and Pipes take
+    them, each delivery counted."""
+    response = sqs.receive_message(
+        QueueUrl=url,
+        MaxNumberOfMessages=max(1, min(10, max_messages)),  # SQS returns 10 at most
+        WaitTimeSeconds=max(0, min(20, int(wait_s))),
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    )
+    messages: list[dict[str, Any]] = response.get("Messages", [])
+    with stats.lock:
+        stats.deliveries.update(m["MessageId"] for m in messages)
+    return messages
+
+
 def lambda_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
     """An SQS message as Lambda puts it in the event: camelCase, attributes as strings."""
     attributes = {
@@ -141,17 +159,7 @@ class QueuePoller:
             self._executor.submit(self._invoke_and_settle, batch)
 
     def _receive(self, max_messages: int, wait_s: float) -> list[dict[str, Any]]:
-        response = self.sqs.receive_message(
-            QueueUrl=self.mapping.queue.url,
-            MaxNumberOfMessages=max(1, min(10, max_messages)),  # SQS returns 10 at most
-            WaitTimeSeconds=max(0, min(20, int(wait_s))),
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
-        messages: list[dict[str, Any]] = response.get("Messages", [])
-        with self.stats.lock:
-            self.stats.deliveries.update(m["MessageId"] for m in messages)
-        return messages
+        return receive(self.sqs, self.mapping.queue.url, self.stats, max_messages, wait_s)
 
     def _collect_batch(self) -> list[dict[str, Any]]:
         """Up to batch_size messages: Lambda invokes when the batch is full or the window ends."""

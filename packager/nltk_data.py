@@ -8,6 +8,7 @@ parameters as Python data; nltk's TabEncoder writes them in the punkt_tab layout
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 DEFAULT_DEST = Path(__file__).resolve().parent.parent / "dist" / "nltk_data"
@@ -39,5 +40,8 @@ def bundle(dest: Path = DEFAULT_DEST) -> Path:
         path = target / name
         data = content.encode("utf-8")
         if not path.exists() or path.read_bytes() != data:
-            path.write_bytes(data)
+            # renamed into place: a process reading the bundle meanwhile sees whole files
+            partial = path.with_name(f".{name}.{os.getpid()}")
+            partial.write_bytes(data)
+            os.replace(partial, path)
     return dest
