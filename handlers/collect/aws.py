@@ -122,11 +122,6 @@ class DynamoSeenStore:
         }
         self.client.put_item(TableName=self.table, Item=_attributes(item))
 
-    def last_runs(self, sources: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Each named source's last run item as plain values (what `docpipe sources` shows)."""
-        items = self._batch_get([run_key(name) for name in dict.fromkeys(sources)])
-        return {item["source"]["S"]: _plain(item) for item in items}
-
     def _batch_get(self, keys: list[str]) -> list[dict[str, Any]]:
         if not keys:
             return []

@@ -40,6 +40,7 @@ from handlers.collect.aws import (
 from handlers.collect.collector import Seen, object_key
 from handlers.collect.fetch import Fetcher
 from local.site import SAMPLE_NAMES, SAMPLES, DocumentSite
+from ops.results import plain
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 PARTNER = "partner-exports"
@@ -540,7 +541,7 @@ def test_seen_items_round_trip_in_batches_and_never_look_like_pipeline_items(lea
         assert item["item_type"]["S"] == "collect.seen"
 
 
-def test_run_items_and_last_runs(lean: Lean) -> None:
+def test_run_items_hold_what_docpipe_sources_shows(lean: Lean) -> None:
     store = DynamoSeenStore(lean.table, lean.dynamodb)
     report = collector.CollectReport("reports", "feed", "2026-03-02T08:00:00+00:00", found=3, new=2)
     report.failed = [
@@ -548,7 +549,11 @@ def test_run_items_and_last_runs(lean: Lean) -> None:
         for n in range(25)
     ]
     store.record_run(report)
-    runs = store.last_runs(["reports", "never-ran"])
+    runs = {
+        item["source"]["S"]: plain(item)
+        for item in lean.items()
+        if item["item_type"]["S"] == "collect.run"
+    }
     assert list(runs) == ["reports"]
     run = runs["reports"]
     assert run["doc_id"] == "source#reports" and run["item_type"] == "collect.run"
