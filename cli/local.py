@@ -27,7 +27,7 @@ from cli.options import add_config_option, config_overrides
 if TYPE_CHECKING:
     from local.run import Input
 from contract import stages
-from contract.layout import INCOMING
+from contract.layout import CHILDREN, INCOMING
 
 SUMMARY_CHARS = 60
 
@@ -254,20 +254,37 @@ def _print_sources(runs: Any) -> None:
     console.print(table)
 
 
+def _document_labels(documents: list[Any]) -> list[str]:
+    """Each document's key below incoming/; one found inside another as `parent > name`
+    (the report's source names the upload by the path given, the table by its key)."""
+    keys = {
+        doc.source: doc.key.removeprefix(INCOMING.path)
+        for doc in documents
+        if not doc.key.startswith(CHILDREN.path)
+    }
+    labels = []
+    for doc in documents:
+        upload, found, inside = str(doc.source).partition(" > ")
+        child = doc.key.startswith(CHILDREN.path)
+        labels.append(f"{keys.get(upload, upload)}{found}{inside}" if child else keys[doc.source])
+    return labels
+
+
 def _print_report(report: Any) -> None:
     # Piped output gets 80 columns by default: too narrow for one row per document.
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    console = Console(width=None if sys.stdout.isatty() else 200)
     table = Table(title="docpipe local run", show_lines=False)
-    for column in ("document", "status", "category", "confidence", "pages"):
-        table.add_column(column, no_wrap=True)
+    table.add_column("document", no_wrap=True)
+    for column in ("status", "category", "confidence", "pages"):
+        table.add_column(column, no_wrap=True, min_width=len(column))
     table.add_column("summary", no_wrap=True, overflow="ellipsis", max_width=SUMMARY_CHARS)
     table.add_column("time per stage", no_wrap=True)
-    for doc in report.documents:
+    for doc, label in zip(report.documents, _document_labels(report.documents), strict=True):
         style = STATUS_STYLES.get(doc.status, "red")
         # A rejected document shows why in the summary's place.
         summary = (doc.summary or doc.reason or "").replace("\n", " ")
         table.add_row(
-            doc.key.removeprefix(INCOMING.path),
+            label,
             f"[{style}]{doc.status}[/]",
             doc.category or "-",
             f"{doc.confidence:.2f}" if doc.confidence is not None else "-",

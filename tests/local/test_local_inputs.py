@@ -50,3 +50,20 @@ def test_the_state_file_and_its_directory_are_private(tmp_path: Path) -> None:
     state.save(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_the_report_table_names_documents_by_key_and_found_ones_by_parent() -> None:
+    from cli.local import _document_labels
+    from local.run import DocumentResult
+
+    upload = DocumentResult("/tmp/in/2024-01/mail.eml", "incoming/2024-01/mail.eml", "a", "done")
+    found = DocumentResult(
+        "/tmp/in/2024-01/mail.eml > bills.zip > bill.pdf",
+        "incoming/children/a/bill.pdf",
+        "b",
+        "done",
+    )
+    assert _document_labels([upload, found]) == [
+        "2024-01/mail.eml",
+        "2024-01/mail.eml > bills.zip > bill.pdf",
+    ]
