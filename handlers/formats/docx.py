@@ -9,14 +9,13 @@ Headers, footers, footnotes and comments live in other parts and are not read.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from xml.etree.ElementTree import Element
 
 from contract.errors import CorruptDocxError
 from handlers.formats.limits import DocumentLimits
 from handlers.formats.model import Extracted, MediaType
-from handlers.formats.xmlparts import parse_part, split_tag
+from handlers.formats.xmlparts import metadata_part, parse_part, split_tag, stated_pages
 from handlers.formats.zipfiles import OOXML_CONTENT_TYPES, MemberReader, open_archive
 
 # Transitional and Strict OOXML name WordprocessingML differently.
@@ -159,14 +158,7 @@ def _cell_text(cell: Element) -> str:
 def _stated_pages(reader: MemberReader, source: str) -> int:
     """The page count the word processor stored when it saved the file; 1 without one."""
     raw = reader.read_named(APP_PROPERTIES_PART)
-    if raw is None:
-        return 1
-    try:
-        properties = parse_part(raw, APP_PROPERTIES_PART, source, CorruptDocxError)
-    except CorruptDocxError:
-        return 1  # metadata only: never a reason to refuse the text
-    for child in properties:
-        count = (child.text or "").strip()
-        if split_tag(child.tag)[1] == "Pages" and re.fullmatch(r"[0-9]{1,6}", count):
-            return max(int(count), 1)
-    return 1
+    properties = metadata_part(raw, APP_PROPERTIES_PART, source, CorruptDocxError)
+    children = () if properties is None else properties
+    pages = next((c for c in children if split_tag(c.tag)[1] == "Pages"), None)
+    return stated_pages(pages.text if pages is not None else None)

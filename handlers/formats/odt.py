@@ -16,7 +16,7 @@ from xml.etree.ElementTree import Element
 from contract.errors import CorruptOdtError, EncryptedDocumentError
 from handlers.formats.limits import DocumentLimits
 from handlers.formats.model import Extracted, MediaType
-from handlers.formats.xmlparts import parse_part, split_tag
+from handlers.formats.xmlparts import metadata_part, parse_part, split_tag, stated_pages
 from handlers.formats.zipfiles import MemberReader, open_archive
 
 _ODF = "urn:oasis:names:tc:opendocument:xmlns:"
@@ -149,13 +149,6 @@ def _cell_text(cell: Element) -> str:
 
 def _stated_pages(reader: MemberReader, source: str) -> int:
     """The page count the word processor stored in meta.xml; 1 without one."""
-    raw = reader.read_named(META_PART)
-    if raw is None:
-        return 1
-    try:
-        meta = parse_part(raw, META_PART, source, CorruptOdtError)
-    except CorruptOdtError:
-        return 1  # metadata only: never a reason to refuse the text
-    statistic = next(meta.iter(f"{{{META}}}document-statistic"), None)
-    count = statistic.get(f"{{{META}}}page-count", "") if statistic is not None else ""
-    return max(int(count), 1) if re.fullmatch(r"[0-9]{1,6}", count) else 1
+    meta = metadata_part(reader.read_named(META_PART), META_PART, source, CorruptOdtError)
+    statistic = None if meta is None else next(meta.iter(f"{{{META}}}document-statistic"), None)
+    return stated_pages(statistic.get(f"{{{META}}}page-count") if statistic is not None else None)

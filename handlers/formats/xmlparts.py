@@ -8,6 +8,7 @@ protection `defusedxml` gives with `forbid_dtd=True`, without the dependency.
 
 from __future__ import annotations
 
+import re
 from xml.etree import ElementTree
 
 from contract.errors import DocumentError
@@ -38,6 +39,26 @@ def parse_part(
         ) from exc
     except ElementTree.ParseError as exc:
         raise error(f"{part} is not well-formed XML ({exc})", source) from exc
+
+
+def metadata_part(
+    data: bytes | None, part: str, source: str, error: type[DocumentError]
+) -> ElementTree.Element | None:
+    """A metadata part's root; None when it is missing or unreadable (metadata is never a
+    reason to refuse the text)."""
+    if data is None:
+        return None
+    try:
+        return parse_part(data, part, source, error)
+    except error:
+        return None
+
+
+def stated_pages(count: str | None) -> int:
+    """The page count a word processor stored when it saved the file; 1 when there is none
+    or it is not a plausible number."""
+    count = (count or "").strip()
+    return max(int(count), 1) if re.fullmatch(r"[0-9]{1,6}", count) else 1
 
 
 def split_tag(tag: str) -> tuple[str, str]:
