@@ -3,8 +3,8 @@
 One dev-stack deployment (real handlers, worker processes, IAM on), then `--bursts` bursts of
 `--documents` uploads each, back to back: the first on an empty table, each later one on a
 table that already holds every earlier burst's items (with the defaults, 0, 300 and 600).
-Each document is a copy of one of the four samples (scanned JPEG and PNG, text-layer PDF,
-two-page TIFF) under a key of its own (`incoming/burst<n>/doc<i>.<ext>`), so each is a
+Each document is a copy of one of the samples (the documents of `samples/`, in turn) under
+a key of its own (`incoming/burst<n>/doc<i>.<ext>`), so each is a
 document of its own. For each burst:
 
 - documents a minute: uploads from the first PutObject to the last document settled;
@@ -35,9 +35,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT)]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from local.run import Upload, Watcher, build_report, document_files, upload  # noqa: E402
+from local_bench import documents, samples_in_turn  # noqa: E402
+
+from local.run import Upload, Watcher, build_report, upload  # noqa: E402
 from local.runtime import RuntimeOptions  # noqa: E402
 from local.session import LocalSession, SessionOptions  # noqa: E402
 
@@ -106,19 +108,6 @@ def item_count(session: LocalSession) -> int:
     return count
 
 
-def copies(folder: Path, count: int) -> list[Path]:
-    """`count` files cycling through the samples, each with a name of its own."""
-    samples = document_files([ROOT / "samples"])
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(count):
-        source = samples[i % len(samples)]
-        path = folder / f"doc{i:03d}{source.suffix}"
-        path.write_bytes(source.read_bytes())
-        paths.append(path)
-    return paths
-
-
 def burst(
     session: LocalSession, number: int, files: list[Path], timeout_s: float
 ) -> dict[str, Any]:
@@ -162,7 +151,7 @@ def markdown(results: list[dict[str, Any]], load: str, command: str) -> str:
         "",
         "## Bursts as the table grows (`bench/burst_bench.py`)",
         "",
-        f"{results[0]['documents']} documents a burst (the four `samples/` in turn, each under "
+        f"{results[0]['documents']} documents a burst ({samples_in_turn()}, each under "
         "a key of its own), dev stack settings (maximum concurrency 2 per stage, at most 4 "
         f"workers per function), {os.cpu_count()} cores shared with other engineers' runs, "
         f"Python {platform.python_version()}, measured {measured}. Command: `{command}`.",
@@ -193,7 +182,7 @@ def main() -> int:
         options = SessionOptions(
             runtime=RuntimeOptions(schedule_interval_s=0, log_dir=Path(tmp) / "logs")
         )
-        files = copies(Path(tmp) / "documents", args.documents)
+        files = documents(Path(tmp) / "documents", args.documents)
         with LocalSession(options) as session:
             results = []
             for number in range(1, args.bursts + 1):

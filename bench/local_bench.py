@@ -37,9 +37,21 @@ from local.session import LocalSession, SessionOptions  # noqa: E402
 STAGES = ("ocr", "summarize", "classify")
 
 
+def samples() -> list[Path]:
+    """The documents of `samples/` that local mode uploads, in order."""
+    return document_files([ROOT / "samples"])
+
+
+def samples_in_turn() -> str:
+    """How the results describe the documents: which samples they cycle through."""
+    names = [path.name for path in samples()]
+    return f"the {len(names)} `samples/` in turn: {', '.join(names)}"
+
+
 def documents(folder: Path, count: int) -> list[Path]:
     """`count` documents cycling through the samples (each copy a distinct upload)."""
-    cycle = document_files([ROOT / "samples"])
+    cycle = samples()
+    folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(count):
         source = cycle[i % len(cycle)]
@@ -152,8 +164,7 @@ def markdown(results: list[dict[str, Any]], count: int, load: str) -> str:
         "",
         "## Local mode vs direct handler calls (`bench/local_bench.py`)",
         "",
-        f"{count} documents (the four `samples/` in turn: scanned JPEG and PNG, text-layer PDF, "
-        "two-page TIFF), "
+        f"{count} documents ({samples_in_turn()}), "
         f"dev stack settings (maximum concurrency 2 per stage), {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, measured {measured}.",
         f"Command: `.venv/bin/python bench/local_bench.py --documents {count}`.",

@@ -25,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from local_bench import documents, summary  # noqa: E402
+from local_bench import documents, samples_in_turn, summary  # noqa: E402
 
 from contract import ledger  # noqa: E402
 from local.run import Watcher, upload  # noqa: E402
@@ -93,7 +93,7 @@ def markdown(
         "",
         "## Queues vs Step Functions in local mode (`bench/orchestration_bench.py`)",
         "",
-        f"{count} documents (the four `samples/` in turn), uploaded at once, dev stack settings "
+        f"{count} documents ({samples_in_turn()}), uploaded at once, dev stack settings "
         "(maximum concurrency 2 per stage: the mappings' with queues, the functions' reserved "
         f"concurrency with Step Functions), {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, measured {measured}, one run of each, one after the other.",
