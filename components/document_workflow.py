@@ -35,6 +35,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam, workflow_definition
+from components.alarms import alarm
 from components.queue_function import LOG_RETENTION_DAYS
 from components.validation import Problems, check_range, coerce, merge, plain
 from contract.orchestration import EXPRESS, EXPRESS_MAX_SECONDS, STANDARD, WORKFLOW_TYPES
@@ -333,24 +334,18 @@ class DocumentWorkflow(pulumi.ComponentResource):
     # -- alarms and outputs -------------------------------------------------------------------
 
     def _alarm(self, role: str, description: str, metric: str) -> aws.cloudwatch.MetricAlarm:
-        topic = self._s.get("alarm_topic_arn")
-        actions = [topic] if topic is not None else []
-        return aws.cloudwatch.MetricAlarm(
+        return alarm(
             f"{self._name}-{role}",
-            alarm_description=description,
+            description,
+            0,
+            self._s.get("alarm_topic_arn"),
+            self._tags,
+            self._child(),
             namespace="AWS/States",
             metric_name=metric,
             dimensions={"StateMachineArn": self.state_machine.arn},
             statistic="Sum",
             period=300,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=actions,
-            ok_actions=actions,
-            tags=self._tags,
-            opts=self._child(),
         )
 
     def _create_alarms(self) -> list[aws.cloudwatch.MetricAlarm]:

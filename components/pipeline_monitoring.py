@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.alarms import alarm
 from components.queue_function import QueueFunction
 from contract import metrics
 from contract.stages import Stage
@@ -77,25 +78,18 @@ def create_rejected_alarm(
     """A WARNING: documents are refused at a higher rate than usual (a broken uploader, a new
     file type). Each is settled with its reason; nothing is retried, nothing is lost."""
     percent, least = settings["rejected_alarm_percent"], settings["rejected_alarm_min_documents"]
-    actions = [topic.arn] if topic is not None else []
-    return aws.cloudwatch.MetricAlarm(
+    return alarm(
         f"{name}-{stage}-rejected-alarm",
-        alarm_description=(
-            f"WARNING: {name} {stage} rejected more than {percent}% of the documents it saw in "
-            f"an hour (at least {least}): corrupt, encrypted, empty, unsupported or too large. "
-            "Each rejection's reason is on the document's item in the results table"
-        ),
+        f"WARNING: {name} {stage} rejected more than {percent}% of the documents it saw in "
+        f"an hour (at least {least}): corrupt, encrypted, empty, unsupported or too large. "
+        "Each rejection's reason is on the document's item in the results table",
+        percent,
+        topic.arn if topic is not None else None,
+        settings.get("tags"),
+        opts,
         metric_queries=rejected_rate_queries(
             function.metrics_namespace, function.metrics_service, least
         ),
-        evaluation_periods=1,
-        threshold=percent,
-        comparison_operator="GreaterThanThreshold",
-        treat_missing_data="notBreaching",
-        alarm_actions=actions,
-        ok_actions=actions,
-        tags=settings.get("tags"),
-        opts=opts,
     )
 
 

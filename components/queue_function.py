@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.alarms import alarm
 from components.names import valid_layer_name
 from components.validation import Problems, check_range, coerce, is_known, merge, plain
 from contract import metrics
@@ -756,24 +757,18 @@ class QueueFunction(pulumi.ComponentResource):
         self, role: str, description: str, namespace: pulumi.Input[str], metric: str,
         dimensions: Mapping[str, Any], statistic: str, period: int, threshold: Any,
     ) -> aws.cloudwatch.MetricAlarm:  # fmt: skip
-        topic = self._s.get("alarm_topic_arn")
-        actions = [topic] if topic is not None else []
-        return aws.cloudwatch.MetricAlarm(
+        return alarm(
             f"{self._name}-{role}",
-            alarm_description=description,
+            description,
+            threshold,
+            self._s.get("alarm_topic_arn"),
+            self._tags,
+            self._child(),
             namespace=namespace,
             metric_name=metric,
             dimensions=dict(dimensions),
             statistic=statistic,
             period=period,
-            evaluation_periods=1,
-            threshold=threshold,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=actions,
-            ok_actions=actions,
-            tags=self._tags,
-            opts=self._child(),
         )
 
     def _metric_identity(self) -> None:
