@@ -21,3 +21,13 @@ def monitor() -> Iterator[CapturingMonitor]:
     )
     yield capturing
     ROOT.set(None)
+
+
+@pytest.fixture(autouse=True)
+def pil_image_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The OCR engine sets PIL's process-wide pixel limit to its page budget (right on
+    Lambda, one budget per process); each test starts from PIL's own limit again, so a small
+    budget in one test does not make another test's page a decompression bomb."""
+    from PIL import Image
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)
