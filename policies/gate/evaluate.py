@@ -12,12 +12,13 @@ pinned with pulumi-policy in requirements.lock and covered by tests.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.protobuf import struct_pb2
+import pulumi_policy.policy
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel, Policy
 from pulumi_policy.policy import _PolicyAnalyzerServicer
@@ -164,6 +165,58 @@ def _engine_environment(project: str, stack: str) -> Iterator[None]:
                 os.environ[key] = value
 
 
+class _Once:
+    """`function` called once per argument object; later calls with it get the same result.
+
+    Each argument is held with its result, so its `id` cannot pass to another object while the
+    memo lives (one evaluation). Calls with more than one argument are not remembered.
+    """
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self._function = function
+        self._results: dict[int, tuple[Any, Any]] = {}
+
+    def __call__(self, argument: Any, *more: Any) -> Any:
+        if more:
+            return self._function(argument, *more)
+        held = self._results.get(id(argument))
+        if held is None or held[0] is not argument:
+            held = self._results[id(argument)] = (argument, self._function(argument))
+        return held[1]
+
+
+class _JsonFormatOnce:
+    """`json_format` for the servicer, with `MessageToDict` converting each message once."""
+
+    def __init__(self) -> None:
+        self.MessageToDict = _Once(json_format.MessageToDict)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(json_format, name)
+
+
+@contextmanager
+def _each_resource_converted_once() -> Iterator[None]:
+    """Let the servicer build each resource's properties once, not once per policy.
+
+    For every policy the servicer turns each resource's protobuf properties into a dict, then a
+    deserialized dict, then pulumi_policy's unknown-checking proxy (AnalyzeStack: every resource
+    once per stack policy); that was most of an evaluation's time. Policies only read their
+    properties (none of the pack assigns to them; remediation, which may, is not run here), so
+    one proxy per resource serves them all, and `tests/policies/test_policies_real_stack.py` checks
+    that the findings are those of the servicer left alone.
+    """
+    module: Any = pulumi_policy.policy
+    originals = (module.json_format, module.deserialize_properties, module.unknown_checking_proxy)
+    module.json_format = _JsonFormatOnce()
+    module.deserialize_properties = _Once(originals[1])
+    module.unknown_checking_proxy = _Once(originals[2])
+    try:
+        yield
+    finally:
+        module.json_format, module.deserialize_properties, module.unknown_checking_proxy = originals
+
+
 def _finding(
     diagnostic: Any, resource: GateResource | None, by_urn: Mapping[str, GateResource]
 ) -> Finding:
@@ -198,7 +251,7 @@ def evaluate(
     by_urn = {r.urn: r for r in model.resources}
     findings: list[Finding] = []
     not_applicable: list[str] = []
-    with _engine_environment(model.project, model.stack):
+    with _engine_environment(model.project, model.stack), _each_resource_converted_once():
         for resource in model.resources:
             response = servicer.Analyze(_analyze_request(resource), None)
             findings += [_finding(d, resource, by_urn) for d in response.diagnostics]

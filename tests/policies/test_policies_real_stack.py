@@ -5,7 +5,9 @@ run and through `docpipe check --state` on an exported state."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
+import importlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -610,6 +612,32 @@ def test_unknown_values_are_reported_as_cannot_check_never_as_failures(
     assert cannot, "a preview with unknown values must say what it could not check"
     assert {f.level for f in cannot} == {"advisory"}
     assert all(f.message.startswith("cannot check: ") for f in cannot)
+
+
+def every_mutation(model: GateModel) -> GateModel:
+    for mutation in MUTATIONS:
+        if mutation.stack == model.stack:
+            _apply_to_model(model, mutation)
+    return model
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("blank", [every_mutation, as_first_preview, everything_unknown])
+def test_sharing_each_resources_properties_between_policies_changes_no_finding(
+    stacks: Stacks, stack: str, blank: Callable[[GateModel], GateModel], monkeypatch: Any
+) -> None:
+    """The gate has the servicer build each resource's properties once for all its policies;
+    left alone, the servicer builds them anew for each policy. The findings are the same."""
+    import pulumi_policy.policy
+    from google.protobuf import json_format
+
+    gate = importlib.import_module("policies.gate.evaluate")
+    shared = evaluate(blank(stacks.model(stack)))
+    assert pulumi_policy.policy.json_format is json_format  # the servicer is left as it was
+    monkeypatch.setattr(gate, "_each_resource_converted_once", contextlib.nullcontext)
+    alone = evaluate(blank(stacks.model(stack)))
+    assert shared.findings == alone.findings
+    assert shared.findings, "the comparison needs findings to compare"
 
 
 def test_docpipe_check_unknown_stack_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
