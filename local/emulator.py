@@ -141,8 +141,13 @@ class Emulator:
         )
         host, port = self._server.server_address[:2]
         self.endpoint = guard.origin = f"http://{host}:{port}"
+        # serve_forever notices shutdown() between polls: at its default 0.5 s, stopping the
+        # emulator took half a second.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="emulator", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="emulator",
+            daemon=True,
         )
         self._thread.start()
         self.reset()
