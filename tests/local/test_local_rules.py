@@ -172,6 +172,6 @@ def test_a_window_gathers_up_to_the_batch_size() -> None:
 def test_a_window_ends_with_a_partial_batch() -> None:
     queue = FakeQueue(count=3, per_call=2)
     started = time.monotonic()
-    batch = poller_for(queue, batch_size=100, window_s=1.5)._collect_batch()
+    batch = poller_for(queue, batch_size=100, window_s=0.4)._collect_batch()
     assert len(batch) == 3
-    assert 1.4 < time.monotonic() - started < 3
+    assert 0.35 < time.monotonic() - started < 2
