@@ -475,9 +475,10 @@ def test_sweep_never_re_sends_an_upload_that_may_still_be_queued(sweep_env: Aws)
 
 
 def test_sweep_cost_follows_pending_uploads_not_history(sweep_env: Aws) -> None:
-    # GIVEN 2,000 uploads the pipeline took (moved to processed/) and 3 still waiting
+    # GIVEN more uploads the pipeline took (moved to processed/) than one LIST page holds
+    # (1,000 keys), and 3 still waiting
     s3 = sweep_env.client("s3")
-    for n in range(2000):
+    for n in range(1001):
         s3.put_object(Bucket=sweep_env.bucket, Key=f"processed/{n:04d}.pdf", Body=b"%PDF-")
     for n in range(3):
         sweep_env.put(f"incoming/waiting-{n}.pdf", b"%PDF-")
