@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import runpy
@@ -13,7 +14,7 @@ from typing import Any
 
 import pulumi
 import yaml
-from pulumi.runtime.settings import ROOT
+from pulumi.runtime.settings import ROOT, _get_rpc_manager
 
 from mockrun.capture import CapturingMonitor, DuplicateUrnError, Registration
 from mockrun.mocks import RealisticMocks
@@ -100,6 +101,22 @@ def config_overrides(pairs: Sequence[str]) -> dict[str, str]:
     return overrides
 
 
+def _settle_outstanding_registrations() -> None:
+    """Let the registrations a failed program had started finish before its error is raised.
+
+    Pulumi's runtime raises at the first failed RPC and leaves the others on its event loop,
+    where the next program run in this process would run them: against a local emulator that
+    may have stopped by then, leaving "Future exception was never retrieved" at exit. Their
+    errors belong to the failed run, which is being raised.
+    """
+    rpcs = _get_rpc_manager().rpcs
+    loop = asyncio.get_event_loop()
+    while rpcs:
+        pending = list(rpcs)
+        rpcs.clear()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
 def run_program(
     stack: str,
     config_overrides: Mapping[str, str] | None = None,
@@ -127,6 +144,9 @@ def run_program(
     try:
         os.chdir(project_dir)
         pulumi.runtime.test(lambda: _run_main(project_dir, monitor))()
+    except BaseException:
+        _settle_outstanding_registrations()
+        raise
     finally:
         os.chdir(previous_dir)
         if previous_offline is None:
