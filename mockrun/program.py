@@ -7,13 +7,16 @@ import json
 import os
 import runpy
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
+import pulumi.runtime.resource
 import yaml
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.settings import ROOT, _get_rpc_manager
 
 from mockrun.capture import CapturingMonitor, DuplicateUrnError, Registration
@@ -101,6 +104,23 @@ def config_overrides(pairs: Sequence[str]) -> dict[str, str]:
     return overrides
 
 
+@contextmanager
+def without_source_positions() -> Iterator[None]:
+    """Registrations under mocks skip the call stack Pulumi sends the engine with each one.
+
+    The SDK walks the whole stack and turns every frame into a file URI for each resource
+    (a fifth of a mock run's time, more under pytest's deep stacks), for the engine's error
+    messages; a mock monitor never reads it, so the registrations are the same without it.
+    """
+    sdk: Any = pulumi.runtime.resource
+    original = sdk._get_stack_trace
+    sdk._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        sdk._get_stack_trace = original
+
+
 def _settle_outstanding_registrations() -> None:
     """Let the registrations a failed program had started finish before its error is raised.
 
@@ -143,7 +163,8 @@ def run_program(
     os.environ[OFFLINE_ENV] = "1"
     try:
         os.chdir(project_dir)
-        pulumi.runtime.test(lambda: _run_main(project_dir, monitor))()
+        with without_source_positions():
+            pulumi.runtime.test(lambda: _run_main(project_dir, monitor))()
     except BaseException:
         _settle_outstanding_registrations()
         raise

@@ -11,6 +11,7 @@ import pytest
 from pulumi.runtime.settings import ROOT
 
 from mockrun import CapturingMonitor, RealisticMocks
+from mockrun.program import without_source_positions
 
 # Young objects the collector lets pile up before it runs. A mock run or a gate evaluation
 # makes hundreds of thousands of small short-lived objects; at CPython's default (700) the
@@ -46,7 +47,8 @@ def monitor() -> Iterator[CapturingMonitor]:
     pulumi.runtime.set_mocks(
         capturing.mocks, project="docpipe", stack="test", preview=False, monitor=capturing
     )
-    yield capturing
+    with without_source_positions():
+        yield capturing
     ROOT.set(None)
 
 
