@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import runpy
@@ -15,9 +16,10 @@ from typing import Any
 
 import pulumi
 import pulumi.runtime.resource
+import pulumi.runtime.settings
 import yaml
 from pulumi.runtime.proto import source_pb2
-from pulumi.runtime.settings import ROOT, _get_rpc_manager
+from pulumi.runtime.settings import ROOT
 
 from mockrun.capture import CapturingMonitor, DuplicateUrnError, Registration
 from mockrun.mocks import RealisticMocks
@@ -124,17 +126,24 @@ def without_source_positions() -> Iterator[None]:
 def _settle_outstanding_registrations() -> None:
     """Let the registrations a failed program had started finish before its error is raised.
 
-    Pulumi's runtime raises at the first failed RPC and leaves the others on its event loop,
-    where the next program run in this process would run them: against a local emulator that
-    may have stopped by then, leaving "Future exception was never retrieved" at exit. Their
-    errors belong to the failed run, which is being raised.
+    Pulumi's runtime raises at the first failed RPC and leaves the other RPCs and the output
+    tasks on its event loop: the next program run in this process would run them (against a
+    local emulator that may have stopped by then). The failed resource's outputs hold its
+    error and nobody reads them: asyncio would log each as "Future exception was never
+    retrieved" when it is collected, at exit if nothing else runs. The error is the one being
+    raised, so they are marked read.
     """
-    rpcs = _get_rpc_manager().rpcs
+    settings: Any = pulumi.runtime.settings.SETTINGS
     loop = asyncio.get_event_loop()
-    while rpcs:
-        pending = list(rpcs)
-        rpcs.clear()
+    while settings.rpc_manager.rpcs or settings.outputs:
+        pending = [*settings.rpc_manager.rpcs, *settings.outputs]
+        settings.rpc_manager.rpcs.clear()
+        settings.outputs.clear()
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    for future in gc.get_objects():
+        on_loop = isinstance(future, asyncio.Future) and future.get_loop() is loop
+        if on_loop and future.done() and not future.cancelled():
+            future.exception()  # reading it is what asyncio checks
 
 
 def run_program(
