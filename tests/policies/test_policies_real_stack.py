@@ -482,7 +482,7 @@ def test_at_least_twenty_distinct_mutations() -> None:
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=lambda m: m.id)
 def test_mutation_fails_the_gate_on_the_mock_run(stacks: Stacks, mutation: Mutation) -> None:
     model = stacks.model(mutation.stack)
-    message = expected_message(mutation, stacks.model(mutation.stack))
+    message = expected_message(mutation, stacks.models[mutation.stack])  # read, not mutated
     _apply_to_model(model, mutation)
     result = evaluate(model)
     assert result.exit_code == 1
@@ -500,20 +500,29 @@ def run_cli(argv: list[str]) -> int:
 def test_mutation_fails_docpipe_check_on_an_exported_state(
     stacks: Stacks, mutation: Mutation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The export's way in (parsing, `--state`, the report) with the mutation's policy alone,
+    at its own level: the whole pack on each mutated stack is the test above."""
     export = stacks.export(mutation.stack)
     _apply_to_export(export, mutation)
     state = tmp_path / "state.json"
     state.write_text(json.dumps(export))
+    config = tmp_path / "only-this-policy.json"
+    config.write_text(
+        json.dumps({p.name: "disabled" for p in POLICIES if p.name != mutation.policy})
+    )
 
-    code = run_cli(["check", "--state", str(state), "--format", "json"])
+    code = run_cli(
+        ["check", "--state", str(state), "--format", "json", "--policy-config", str(config)]
+    )
 
     report = json.loads(capsys.readouterr().out)
     assert code == 1
     assert {
         "policy": mutation.policy,
         "level": "mandatory",
-        "message": expected_message(mutation, stacks.model(mutation.stack)),
+        "message": expected_message(mutation, stacks.models[mutation.stack]),
     }.items() <= next(f for f in report if f["policy"] == mutation.policy).items()
+    assert {f["policy"] for f in report} == {mutation.policy}
 
 
 def test_docpipe_check_on_the_unmutated_export_passes(
