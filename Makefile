@@ -36,7 +36,7 @@ test: setup tesseract lint check
 	$(BIN)/pytest -n 3 --dist loadfile
 
 test-fast: setup
-	$(BIN)/pytest -m "not slow" -n 3
+	$(BIN)/pytest -m "not slow"
 
 # Lambda code zips and per-function dependency layers in dist/, for the stack's architecture
 # and OCR languages: `make build ARCH=x86_64 OCR_LANGUAGE=eng+deu` when the stack sets
