@@ -142,8 +142,11 @@ def _settle_outstanding_registrations() -> None:
         settings.outputs.clear()
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     for future in gc.get_objects():
-        on_loop = isinstance(future, asyncio.Future) and future.get_loop() is loop
-        if on_loop and future.done() and not future.cancelled():
+        # type(), not isinstance(): the heap holds weak proxies, and isinstance() asks a dead
+        # one for its class, which raises ReferenceError.
+        if not issubclass(type(future), asyncio.Future) or future.get_loop() is not loop:
+            continue
+        if future.done() and not future.cancelled():
             future.exception()  # reading it is what asyncio checks
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import textwrap
+import weakref
 from pathlib import Path
+from typing import Any
 
+import pulumi
 import pytest
 
-from mockrun import load_stack_config, run_program
+from mockrun import RealisticMocks, load_stack_config, run_program
 from mockrun.capture import DuplicateUrnError
 
 PROGRAM = """
@@ -100,3 +105,31 @@ def test_duplicate_urns_fail_the_run(tmp_path: Path) -> None:
     project = write_project(tmp_path, '["x", "x"]')
     with pytest.raises(DuplicateUrnError, match="docpipe:index:Box::x"):
         run_program("test", project_dir=project)
+
+
+class RefusingPolicies(RealisticMocks):
+    """Mocks that fail every queue policy, as the local deployer fails an unsupported type."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.typ == "aws:sqs/queuePolicy:QueuePolicy":
+            raise RuntimeError(f"refused {args.name}")
+        return super().new_resource(args)
+
+
+def test_a_failed_run_raises_its_error_and_leaves_nothing_unread(tmp_path: Path) -> None:
+    project = write_project(tmp_path, '["x", "y"]')
+    # A dead weak proxy on the heap: asking it for its class raises ReferenceError
+    referent = RefusingPolicies()
+    dead = weakref.proxy(referent)
+    del referent
+
+    with pytest.raises(RuntimeError, match="refused"):
+        run_program("test", mocks=RefusingPolicies(), project_dir=project)
+
+    unread = [
+        o
+        for o in gc.get_objects()
+        if issubclass(type(o), asyncio.Future) and o.done() and o._log_traceback
+    ]
+    assert unread == []  # asyncio would log each as "Future exception was never retrieved"
+    assert type(dead) is weakref.ProxyType
