@@ -213,7 +213,9 @@ class Emulator:
         """
         self._post(f"{CONTROL_PATH}/reset-auth", b"0" if enabled else b"inf")
 
-    def client(self, service: str, credentials: Credentials | None = None) -> Any:
+    def client(
+        self, service: str, credentials: Credentials | None = None, config: Config = CLIENT_CONFIG
+    ) -> Any:
         keys: dict[str, Any] = credentials.as_boto() if credentials else BOOTSTRAP_CREDENTIALS
         make_client: Any = (
             boto3.client
@@ -222,7 +224,7 @@ class Emulator:
             service,
             endpoint_url=self.endpoint,
             region_name=REGION,
-            config=CLIENT_CONFIG,
+            config=config,
             **keys,
         )
 

@@ -17,14 +17,19 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from components.workflow_definition import Step, definition
 from local import moto_patches
-from local.emulator import REGION, Credentials, Emulator, assume_role_credentials, create_operator
+from local.emulator import (
+    CLIENT_CONFIG,
+    Credentials,
+    Emulator,
+    assume_role_credentials,
+    create_operator,
+)
 from local.executions import doc_id_of_input
 from local.moto_patches import (
     EngineRoutes,
@@ -171,14 +176,8 @@ def test_the_role_invokes_its_functions_only_and_calls_reach_the_runtime(setup: 
 def test_throttling_and_function_errors_answer_as_lambda_does(setup: Setup) -> None:
     setup.runtime.answers = {"ocr": ["throttle"], "classify": [ValueError("bad input")]}
     # No retry by the client: the answer itself is under test (a retry sleeps a random backoff).
-    credentials: Any = setup.operator.as_boto()
-    lambda_ = boto3.client(
-        "lambda",
-        endpoint_url=setup.emulator.endpoint,
-        region_name=REGION,
-        config=Config(retries={"total_max_attempts": 1}),
-        **credentials,
-    )
+    no_retry = CLIENT_CONFIG.merge(Config(retries={"total_max_attempts": 1}))
+    lambda_ = setup.emulator.client("lambda", setup.operator, no_retry)
     with pytest.raises(ClientError) as throttled:
         lambda_.invoke(FunctionName="ocr", Payload=b"{}")
     assert throttled.value.response["Error"]["Code"] == "TooManyRequestsException"
