@@ -6,6 +6,8 @@ import importlib.util
 import json
 import os
 import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,6 +23,16 @@ CONTRACT_TEXT = (
     "This agreement is made between the parties. The term of this agreement is two years. "
     "Termination requires ninety days notice. Liability of each party is limited."
 )
+
+
+def wait_until(
+    condition: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.5
+) -> None:
+    """Until `condition()` holds; after `timeout_s`, an AssertionError naming `what`."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {what}"
+        time.sleep(poll_s)
 
 
 def render() -> ModuleType:

@@ -20,7 +20,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from localtest import CONTRACT_TEXT, VARIANTS_DIR, group_members, render, stages, zombie_children
+from localtest import (
+    CONTRACT_TEXT,
+    VARIANTS_DIR,
+    group_members,
+    render,
+    stages,
+    wait_until,
+    zombie_children,
+)
 
 from local.run import Report, Upload, build_report, upload, wait_until_settled
 from local.runtime import PROJECT_DIR, RuntimeOptions
@@ -42,13 +50,6 @@ class CrashRun:
     worker_pids: list[int]
     tmp_root: Path
     stalled: dict[str, object]
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {what}"
-        time.sleep(0.05)
 
 
 def kill_busy_worker(workers: Callable[[], list[int]], idle: Callable[[], list[int]]) -> int:
@@ -97,17 +98,17 @@ def crash_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashRun]:
         wait_until_settled(session, uploads, timeout_s=120)
         os.kill(ocr.idle_workers()[0], signal.SIGKILL)  # the one the next invocation takes
         uploads += upload(session, [SAMPLES / "invoice.jpg"])
-        wait_for(lambda: stats.crashes[name] == 1, 60, "the idle worker's crash")
+        wait_until(lambda: stats.crashes[name] == 1, 60, "the idle worker's crash", poll_s=0.05)
 
         # An invocation that hangs with tesseract running and a copy of the page on disk.
         stall.touch()
         uploads += upload(session, [SAMPLES / "contract.pdf"])
-        wait_for(lambda: stats.timeouts[name] == 1, 60, "the timeout")
+        wait_until(lambda: stats.timeouts[name] == 1, 60, "the timeout", poll_s=0.05)
 
         # A worker killed while it reads a full page.
         uploads += upload(session, [busy])
         kill_busy_worker(ocr.workers, ocr.idle_workers)
-        wait_for(lambda: stats.crashes[name] == 2, 60, "the busy worker's crash")
+        wait_until(lambda: stats.crashes[name] == 2, 60, "the busy worker's crash", poll_s=0.05)
 
         watcher = wait_until_settled(session, uploads, timeout_s=240)
         report = build_report(session, uploads, watcher, 0)

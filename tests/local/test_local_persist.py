@@ -13,14 +13,13 @@ import os
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from localtest import CONTRACT_TEXT, render, stages
+from localtest import CONTRACT_TEXT, render, stages, wait_until
 
 from local.runtime import PROJECT_DIR
 
@@ -57,13 +56,6 @@ def clients(running: dict[str, Any]) -> Callable[[str], Any]:
     )
     make_client: Any = session.client  # service is a plain str: the stubs want literals
     return lambda service: make_client(service, endpoint_url=running["endpoint"])
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {what}"
-        time.sleep(0.5)
 
 
 def items(client: Callable[[str], Any], running: dict[str, Any]) -> list[dict[str, Any]]:

@@ -10,12 +10,12 @@ the pipe starting one execution per upload, moto's engine calling the real handl
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
+from localtest import wait_until
 
 from local.emulator import assume_role_credentials
 from local.executions import executions
@@ -114,11 +114,13 @@ def test_status_shows_the_workflows_executions_and_steps(session: LocalSession) 
     # done at the last step, a moment before its execution ends, and an execution throttled
     # earlier may still wait out a retry's backoff (at most 30 s a retry)
     target = from_local_session(session.outputs, session.environment())
+
+    def running() -> int:
+        status = workflow_status(target)
+        return status.running if status else 0
+
+    wait_until(lambda: running() == 0, 90, "the workflow's executions to end")
     workflow = workflow_status(target)
-    deadline = time.monotonic() + 90
-    while workflow is not None and workflow.running and time.monotonic() < deadline:
-        time.sleep(0.5)
-        workflow = workflow_status(target)
 
     # THEN it counts executions by status and shows the steps' functions; the stage rows
     # are the queues there still are (the intake and the sweep's)
